@@ -1,0 +1,66 @@
+# OnlyWave Infra. The two commands a newcomer needs: `make up` and `make test`.
+# Every target installs what it needs and is safe to run twice.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_FORCE_COLOR ?= 1
+# Molecule scenarios live in molecule/ at the collection root (not extensions/molecule).
+export MOLECULE_GLOB := molecule/*/molecule.yml
+SCENARIO ?=
+
+.PHONY: help setup engine image aws aws-stop lint unit sanity molecule integration test up down
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## Create .venv with the pinned Python dependencies
+	@scripts/setup.sh
+
+engine: ## Make sure a Docker engine answers (installs and starts Debian's docker.io if needed)
+	@scripts/engine.sh
+
+image: engine ## Build the local systemd host image used by molecule and the dev environment
+	@scripts/image.sh
+
+aws: setup ## Start the local AWS emulator (moto server)
+	@scripts/aws.sh start
+
+aws-stop: ## Stop the local AWS emulator
+	@scripts/aws.sh stop
+
+lint: setup ## ansible-lint (production), yamllint, ruff, syntax checks, inventories
+	@scripts/lint.sh
+
+unit: setup ## Python unit tests of the plugins
+	@echo "unit: pytest tests/unit"
+	@pytest -q tests/unit
+
+sanity: setup ## ansible-test sanity on the collection's plugins
+	@scripts/sanity.sh
+
+molecule: setup image ## Molecule scenarios: all, or SCENARIO=<name>
+	@scripts/molecule.sh $(SCENARIO)
+
+integration: setup image ## Integration tests (dev environment, inventories)
+	@echo "integration: pytest tests/integration"
+	@pytest -q tests/integration
+
+test: ## Everything: lint, unit, sanity, molecule, integration (prints each stage's time)
+	@for stage in lint unit sanity molecule integration; do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$stage; \
+	  echo "== stage $$stage passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+up: setup image ## Bring up the dev environment and apply site.yml to it
+	@echo "up: creating the dev host containers"
+	@ansible-playbook playbooks/dev_up.yml
+	@echo "up: applying site.yml to the dev environment"
+	@ansible-playbook site.yml
+	@ansible-playbook playbooks/dev_urls.yml
+
+down: setup ## Remove the dev environment (containers, volumes, networks)
+	@ansible-playbook playbooks/dev_down.yml

@@ -1,0 +1,41 @@
+"""Every inventory passes the site's preflight; bad values fail it, naming the variable, before any host is touched."""
+
+import json
+
+import pytest
+from conftest import ENVIRONMENTS, inventory_args, run
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_inventory_passes_preflight(env):
+    result = run("ansible-playbook", "playbooks/preflight.yml", *inventory_args(env))
+    assert "failed=0" in result.stdout
+    assert "unreachable=" in result.stdout and "unreachable=1" not in result.stdout
+
+
+BAD_VALUES = [
+    ({"postgresql_memory_mb": 100}, "postgresql_memory_mb must be at least 256"),
+    ({"postgresql_port": "not-a-port"}, "postgresql_port"),
+    ({"postgresql_databases": [{"name": "x", "owner": "nobody"}]}, "the owner must be a user in postgresql_users"),
+    ({"postgresql_hba_rules": [{"address": "10.0.0.1/8"}]}, "postgresql_hba_rules"),
+    ({"postgresql_hba_rules": [{"method": "trust", "address": "all"}]}, "postgresql_hba_rules"),
+    ({"redis_maxmemory": "", "redis_maxmemory_policy": "allkeys-lru"}, "needs redis_maxmemory"),
+    ({"redis_maxmemory": "lots"}, "redis_maxmemory must be empty or a size"),
+    ({"redis_password": "short"}, "redis_password must have at least 16 characters"),
+    ({"redis_persistence": "sometimes"}, "redis_persistence"),
+]
+
+
+@pytest.mark.parametrize(("extra_vars", "message"), BAD_VALUES, ids=[next(iter(v[0])) for v in BAD_VALUES])
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_bad_value_fails_preflight_naming_the_variable(env, extra_vars, message):
+    result = run(
+        "ansible-playbook", "site.yml", *inventory_args(env), "-e", json.dumps(extra_vars), check=False
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert message in output
+    # Nothing ran past preflight: no task of any role's main flow, no change.
+    assert "Install PostgreSQL" not in output
+    assert "Install Redis" not in output
+    assert "changed=1" not in output
