@@ -1,4 +1,5 @@
-"""`make up` from nothing, the services answer through their real interfaces, a re-run changes nothing, `make down` leaves nothing.
+"""`make up` from nothing; the services answer through their real interfaces;
+a re-run changes nothing; `make down` leaves nothing.
 
 This replaces a running dev environment: it starts with `make down`.
 """

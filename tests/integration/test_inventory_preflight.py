@@ -1,4 +1,5 @@
-"""Every inventory passes the site's preflight; bad values fail it, naming the variable, before any host is touched."""
+"""Every inventory passes the site's preflight; bad values fail it, naming the
+variable, before any host is touched."""
 
 import json
 
@@ -29,9 +30,7 @@ BAD_VALUES = [
 @pytest.mark.parametrize(("extra_vars", "message"), BAD_VALUES, ids=[next(iter(v[0])) for v in BAD_VALUES])
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_a_bad_value_fails_preflight_naming_the_variable(env, extra_vars, message):
-    result = run(
-        "ansible-playbook", "site.yml", *inventory_args(env), "-e", json.dumps(extra_vars), check=False
-    )
+    result = run("ansible-playbook", "site.yml", *inventory_args(env), "-e", json.dumps(extra_vars), check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert message in output
