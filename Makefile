@@ -41,12 +41,12 @@ unit: setup ## Python unit tests of the plugins
 sanity: setup ## ansible-test sanity on the collection's plugins
 	@scripts/sanity.sh
 
-molecule: setup image ## Molecule scenarios: all, or SCENARIO=<name>
-	@scripts/molecule.sh $(SCENARIO)
+molecule: setup image aws ## Molecule scenarios: all, or SCENARIO=<name>
+	@AWS_EMULATOR_URL=$$(scripts/aws.sh url) scripts/molecule.sh $(SCENARIO)
 
-integration: setup image ## Integration tests (dev environment, inventories)
+integration: setup image aws ## Integration tests (AWS layer, dev environment, inventories)
 	@echo "integration: pytest tests/integration"
-	@pytest -q tests/integration
+	@pytest -q -s tests/integration
 
 test: ## Everything: lint, unit, sanity, molecule, integration (prints each stage's time)
 	@for stage in lint unit sanity molecule integration; do \
@@ -55,7 +55,7 @@ test: ## Everything: lint, unit, sanity, molecule, integration (prints each stag
 	  echo "== stage $$stage passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
-up: setup image ## Bring up the dev environment and apply site.yml to it
+up: setup image aws ## Bring up the dev environment and apply site.yml to it
 	@echo "up: creating the dev host containers"
 	@ansible-playbook playbooks/dev_up.yml
 	@echo "up: applying site.yml to the dev environment"

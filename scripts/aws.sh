@@ -27,7 +27,7 @@ case "${1:-}" in
       exit 0
     fi
     echo "aws: starting the emulator at $url (log: $log)"
-    nohup .venv/bin/moto_server -H "$host" -p "$port" >"$log" 2>&1 &
+    nohup .venv/bin/python scripts/emulator/moto_server.py -H "$host" -p "$port" >"$log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 30); do
       answers && { echo "aws: emulator answers at $url"; exit 0; }

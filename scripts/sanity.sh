@@ -28,6 +28,10 @@ mkdir -p "$work"
 # ignores the rest of a playbook project poorly.
 git ls-files -z --cached --others --exclude-standard -- plugins meta roles galaxy.yml README.md tests/unit \
   | xargs -0 cp --parents -t "$work"
+# The collections our plugins import (module_utils, doc fragments), beside ours.
+site=$(.venv/bin/python -c 'import ansible_collections.amazon.aws, os; print(os.path.dirname(ansible_collections.amazon.aws.__path__[0]))')
+mkdir -p .cache/sanity/ansible_collections/amazon
+cp -r "$site/aws" .cache/sanity/ansible_collections/amazon/aws
 cd "$work"
 git init -q . && git add -A
 echo "sanity: ansible-test sanity (python 3.11)"

@@ -23,10 +23,12 @@ def inventory_args(env):
     ]
 
 
-def run(*args, check=True, timeout=900):
+def run(*args, check=True, timeout=900, env=None):
     """Run a command from the repository root; return the CompletedProcess (text)."""
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    env = dict(os.environ, PATH=path, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env = dict(env or os.environ)
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"
+    )
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")

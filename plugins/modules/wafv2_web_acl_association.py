@@ -1,0 +1,122 @@
+#!/usr/bin/python
+# Copyright: OnlyWave
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: wafv2_web_acl_association
+author: OnlyWave platform team (@onlywave)
+version_added: 0.1.0
+short_description: Associate a regional WAFv2 web ACL with a resource such as an ALB
+description:
+  - Makes sure a resource (an Application Load Balancer, an API Gateway stage, ...) is protected
+    by the given web ACL, or by none.
+  - Reads the current association with GetWebACLForResource and changes it with AssociateWebACL
+    and DisassociateWebACL. community.aws.wafv2_resources needs ListResourcesForWebACL instead,
+    which some AWS-compatible endpoints (moto among them) do not implement.
+  - A resource has at most one web ACL; associating another one replaces it (disassociate, then associate).
+options:
+  resource_arn:
+    description: ARN of the protected resource.
+    type: str
+    required: true
+  web_acl_arn:
+    description:
+      - ARN of the web ACL. Required when O(state=present).
+      - With O(state=absent), the association is removed only if it is with this web ACL; when
+        omitted, any association is removed.
+    type: str
+  state:
+    description: Whether the resource is associated with the web ACL.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the web ACL associated with the resource, before and after.
+  idempotent:
+    support: full
+    description: A second run with the same arguments changes nothing.
+notes:
+  - Calls are retried with backoff on throttling, transient errors and WAFUnavailableEntityException
+    (a load balancer that was just created).
+"""
+
+EXAMPLES = r"""
+- name: Protect the ALB with the web ACL
+  onlywave.infra.wafv2_web_acl_association:
+    resource_arn: "{{ alb.load_balancer_arn }}"
+    web_acl_arn: "{{ web_acl.arn }}"
+
+- name: Remove any web ACL from the ALB
+  onlywave.infra.wafv2_web_acl_association:
+    resource_arn: "{{ alb.load_balancer_arn }}"
+    state: absent
+"""
+
+RETURN = r"""
+web_acl_arn:
+  description: ARN of the web ACL associated with the resource after the change; empty when none.
+  returned: always
+  type: str
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.onlywave.infra.plugins.module_utils._aws import retrying_client
+
+try:
+    import botocore
+except ImportError:
+    pass  # AnsibleAWSModule reports the missing library
+
+
+def current_web_acl(waf, resource_arn):
+    found = waf.get_web_acl_for_resource(ResourceArn=resource_arn, aws_retry=True)
+    return (found.get("WebACL") or {}).get("ARN", "")
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            resource_arn=dict(type="str", required=True),
+            web_acl_arn=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        required_if=[("state", "present", ["web_acl_arn"])],
+        supports_check_mode=True,
+    )
+    resource_arn, wanted, state = (module.params[k] for k in ("resource_arn", "web_acl_arn", "state"))
+    # A resource that was just created can be briefly unknown to WAF.
+    waf = retrying_client(module, "wafv2", extra_error_codes=["WAFUnavailableEntityException"])
+    try:
+        before = current_web_acl(waf, resource_arn)
+        if state == "present":
+            after = wanted
+        else:
+            after = "" if before and (not wanted or before == wanted) else before
+        changed = before != after
+        if changed and not module.check_mode:
+            # Disassociate first when switching, rather than rely on AssociateWebACL replacing.
+            if before:
+                waf.disassociate_web_acl(ResourceArn=resource_arn, aws_retry=True)
+            if after:
+                waf.associate_web_acl(WebACLArn=after, ResourceArn=resource_arn, aws_retry=True)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Could not manage the web ACL of {resource_arn}")
+    module.exit_json(
+        changed=changed,
+        web_acl_arn=after,
+        diff={"before": {"web_acl_arn": before}, "after": {"web_acl_arn": after}},
+    )
+
+
+if __name__ == "__main__":
+    main()
