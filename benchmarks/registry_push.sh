@@ -24,7 +24,7 @@ echo "bench: provisioning the registry with the registry role (molecule converge
 molecule destroy -s registry >/dev/null 2>&1 || true
 molecule converge -s registry >"$work/converge.log" 2>&1 || { tail -30 "$work/converge.log"; exit 1; }
 # The scenario keeps its CA in its ephemeral directory.
-ca=$(ls -d ~/.ansible/tmp/molecule.*.registry | head -1)/pki/registry-ca.crt
+ca=$(ls -d ~/.ansible/tmp/molecule.*.registry | head -1)/pki/ca.crt
 [ -f "$ca" ] || { echo "bench: registry CA not found at $ca" >&2; exit 1; }
 mkdir -p "/etc/docker/certs.d/$registry" && cp "$ca" "/etc/docker/certs.d/$registry/ca.crt"
 
