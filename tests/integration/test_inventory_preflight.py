@@ -38,3 +38,21 @@ def test_a_bad_value_fails_preflight_naming_the_variable(env, extra_vars, messag
     assert "Install PostgreSQL" not in output
     assert "Install Redis" not in output
     assert "changed=1" not in output
+
+
+DEPLOY_BAD_VALUES = [
+    ({"deploy_load_balancer": "nginx"}, "deploy_load_balancer must be haproxy or aws_target_group"),
+    ({"deploy_load_balancer": "aws_target_group"}, "these have none: api1, api2, api3"),
+    ({"deploy_load_balancer": "aws_target_group", "deploy_target_group": "a_b"}, "deploy_target_group must be"),
+]
+
+
+@pytest.mark.parametrize(("extra_vars", "message"), DEPLOY_BAD_VALUES, ids=["balancer", "target-ids", "target-group"])
+def test_a_bad_deploy_value_fails_before_anything_is_built(extra_vars, message):
+    result = run(
+        "ansible-playbook", "playbooks/deploy.yml", "-e", "deploy_version=9.9.9", "-e", json.dumps(extra_vars),
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert message in result.stdout
+    assert "Build the image" not in result.stdout
