@@ -17,7 +17,7 @@ fi
 failed_tasks() {
   awk '{ sub(/^[0-9-]+ [0-9:,]+ p=[0-9]+ u=[^|]*\| /, "") }
        /^(TASK|PLAY|RUNNING HANDLER) \[|^PLAY RECAP/ { task = $0; printing = 0 }
-       /^(fatal|failed): \[/ { print task; printing = 1 }
+       /^(fatal|failed): \[|^\[ERROR\]/ { print task; printing = 1 }
        printing { print substr($0, 1, 300) }' "$1"
 }
 
@@ -29,6 +29,10 @@ for scenario in "${scenarios[@]}"; do
   start=$(date +%s)
   export ANSIBLE_LOG_PATH=$log_dir/$scenario.log
   rm -f "$ANSIBLE_LOG_PATH"
+  # Start from a fresh ephemeral state: molecule keeps "prepared: true" after a
+  # run of a scenario on the default (unmanaged) driver, and a later run would
+  # then skip its prepare step, which makes the AWS prerequisites.
+  molecule reset -s "$scenario" >/dev/null 2>&1
   if ! molecule test -s "$scenario"; then
     echo "molecule: scenario $scenario failed after $(( $(date +%s) - start )) s; its failed tasks:"
     failed_tasks "$ANSIBLE_LOG_PATH" | tail -n 120
