@@ -247,9 +247,10 @@ class S3Store:
             yield page.get(field, [])
 
     def delete(self, names):
-        keys = [{"Key": self.prefix + name} for name in names]
         if self.versions == "all_versions":
             keys = self._all_versions(set(self.prefix + name for name in names))
+        else:
+            keys = [{"Key": self.prefix + name} for name in names]
         errors = []
         for start in range(0, len(keys), S3_DELETE_BATCH):
             batch = keys[start : start + S3_DELETE_BATCH]

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,3 +34,19 @@ def run(*args, check=True, timeout=900, env=None):
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return result
+
+
+def emulator_url():
+    """The local AWS emulator's address (make aws), as scripts/aws.sh computes it."""
+    return subprocess.run([ROOT / "scripts/aws.sh", "url"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+EMULATOR_URL = emulator_url()
+
+
+def emulator_client(service):
+    """A boto3 client of the emulator, with its dummy keys."""
+    return boto3.client(
+        service, endpoint_url=EMULATOR_URL, region_name="eu-west-1",
+        aws_access_key_id="emulator", aws_secret_access_key="emulator",
+    )  # fmt: skip

@@ -10,27 +10,17 @@ import time
 from collections import Counter
 from urllib.request import Request, urlopen
 
-import boto3
 import pytest
-from conftest import ROOT, inventory_args, run
+from conftest import EMULATOR_URL as URL
+from conftest import emulator_client as client
+from conftest import inventory_args, run
 
-URL = run(str(ROOT / "scripts/aws.sh"), "url").stdout.strip()
 EMULATOR_VARS = ["-e", "@tests/integration/aws-emulator.yml", "-e", f"aws_endpoint_url={URL}"]
 TIMINGS = {}
 
 
 def reset_emulator():
     urlopen(Request(f"{URL}/moto-api/reset", method="POST"), timeout=10).read()
-
-
-def client(service):
-    return boto3.client(
-        service,
-        endpoint_url=URL,
-        region_name="eu-west-1",
-        aws_access_key_id="emulator",
-        aws_secret_access_key="emulator",
-    )
 
 
 def flt(name, *values):

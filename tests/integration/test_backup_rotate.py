@@ -8,11 +8,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from conftest import ROOT, run
+from conftest import EMULATOR_URL, emulator_client, run
 
-EMULATOR = run(str(ROOT / "scripts/aws.sh"), "url").stdout.strip()
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 COUNT = 10_000
 # 30 days of hourly backups (721, both ends included) and the newest of 12 months:
@@ -20,22 +18,15 @@ COUNT = 10_000
 EXPECTED_KEPT = 721 + 10
 
 
-def s3():
-    return boto3.client(
-        "s3", endpoint_url=EMULATOR, region_name="eu-west-1",
-        aws_access_key_id="emulator", aws_secret_access_key="emulator",
-    )  # fmt: skip
-
-
 def listing(bucket):
-    pages = s3().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    pages = emulator_client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)
     return {item["Key"] for page in pages for item in page.get("Contents", [])}
 
 
 @pytest.fixture(scope="module")
 def bucket():
     name = f"onlywave-rotate-test-{uuid.uuid4().hex[:8]}"
-    client = s3()
+    client = emulator_client("s3")
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     keys = [f"postgresql/onlywave-test-postgresql-{NOW - timedelta(hours=n):%Y%m%dT%H%M%SZ}.dump" for n in range(COUNT)]
     with ThreadPoolExecutor(16) as pool:
@@ -51,7 +42,7 @@ def bucket():
 def rotate(bucket, *extra):
     args = {
         "bucket": bucket, "prefix": "postgresql/", "max_age_days": 30, "monthly": 12, "now": NOW.isoformat(),
-        "endpoint_url": EMULATOR, "region": "eu-west-1", "access_key": "emulator", "secret_key": "emulator",
+        "endpoint_url": EMULATOR_URL, "region": "eu-west-1", "access_key": "emulator", "secret_key": "emulator",
     }  # fmt: skip
     result = run("ansible", "localhost", "-o", "-m", "onlywave.infra.backup_rotate", "-a", json.dumps(args), *extra)
     return json.loads(result.stdout.split(" => ", 1)[1])

@@ -14,17 +14,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-import boto3
 import pytest
 import yaml
-from conftest import ROOT, run
+from conftest import emulator_client, run
 from load import Load
 
 EDGE = "https://127.0.0.1:8443"
 CA = Path.home() / ".cache/onlywave-infra/dev/pki/ca.crt"
 STATUS = Path.home() / ".cache/onlywave-infra/dev/deploys/last.json"
 LOAD_RATE = 60  # requests/s through the edge during each deploy (the issue asks for 50+)
-EMULATOR = run(str(ROOT / "scripts/aws.sh"), "url").stdout.strip()
 API_HOSTS = ["api1", "api2", "api3"]
 
 
@@ -156,17 +154,10 @@ def test_a_release_that_never_gets_ready_rolls_back_under_load(dev_environment, 
     assert "rolled back" in Webhook.received[-1]["text"]
 
 
-def emulator(service):
-    return boto3.client(
-        service, endpoint_url=EMULATOR, region_name="eu-west-1",
-        aws_access_key_id="emulator", aws_secret_access_key="emulator",
-    )  # fmt: skip
-
-
 @pytest.fixture
 def target_group():
     """An ALB target group in the emulator, with one instance per dev API host registered."""
-    ec2, elb = emulator("ec2"), emulator("elbv2")
+    ec2, elb = emulator_client("ec2"), emulator_client("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.1.0/24")["Subnet"]["SubnetId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
@@ -183,7 +174,7 @@ def target_group():
 
 def watch_targets(arn, stop, seen):
     """Record the set of registered targets every 0.1 s until stop is set."""
-    elb = emulator("elbv2")
+    elb = emulator_client("elbv2")
     while not stop.is_set():
         health = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
         seen.append({t["Target"]["Id"] for t in health if t["TargetHealth"]["State"] == "healthy"})
