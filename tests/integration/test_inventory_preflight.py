@@ -24,6 +24,15 @@ BAD_VALUES = [
     ({"redis_maxmemory": "lots"}, "redis_maxmemory must be empty or a size"),
     ({"redis_password": "short"}, "redis_password must have at least 16 characters"),
     ({"redis_persistence": "sometimes"}, "redis_persistence"),
+    ({"redis_primary_address": "cache1.internal"}, "redis_primary_address must be an IP address"),
+    ({"redis_server": False, "redis_sentinel": False}, "the host would run nothing"),
+    ({"postgresql_replication_password": "short"}, "postgresql_replication_password must have at least 16"),
+    (
+        {"postgresql_replication_role": "replica", "postgresql_primary": "nosuchhost"},
+        "postgresql_primary must name the primary's inventory host",
+    ),
+    ({"postgresql_replication_sources": ["10.0.0.1"]}, "postgresql_replication_sources must be networks"),
+    ({"backup_assets_bucket": "Not_A_Bucket"}, "backup_assets_bucket must be empty or an S3 bucket name"),
 ]
 
 

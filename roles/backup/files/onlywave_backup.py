@@ -1,6 +1,8 @@
-"""PostgreSQL dumps to S3 and back, for the onlywave.infra backup role.
+"""PostgreSQL dumps, assets and logs to S3, and dumps back, for the onlywave.infra backup role.
 
   onlywave-backup backup                       dump every configured database
+  onlywave-backup assets                       archive the assets bucket
+  onlywave-backup logs                         archive this host's and its containers' logs
   onlywave-backup restore DATABASE [--from SOURCE] [--backup NAME] [--force]
   onlywave-backup check DATABASE
 
@@ -11,7 +13,12 @@ restore: the newest dump of SOURCE (default: DATABASE), or the one named, into
 DATABASE; the checksum is verified first; a DATABASE that has tables is
 refused unless --force. check: restores the newest dump of DATABASE into a
 scratch database and compares each table's row count and checksum with
-DATABASE; it fails on any difference. Settings come from /etc/onlywave/backup.env.
+DATABASE; it fails on any difference.
+assets: every object of BACKUP_ASSETS_BUCKET in one tar.gz,
+<BACKUP_ASSETS_PREFIX><name>-assets-<UTC time>.tar.gz, with its .sha256.
+logs: the files under BACKUP_LOG_PATHS (comma-separated) in one tar.gz,
+<BACKUP_LOGS_PREFIX><host>/<name>-logs-<host>-<UTC time>.tar.gz, with its .sha256.
+Settings come from /etc/onlywave/backup.env.
 """
 
 import argparse
@@ -19,8 +26,10 @@ import hashlib
 import os
 import pwd
 import re
+import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -71,13 +80,13 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def write_metrics(database, size):
+def write_metrics(kind, name, size):
     directory = os.environ.get("BACKUP_METRICS_DIR", "")
     if not directory:
         return
     os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"onlywave_backup_postgresql_{database}.prom")
-    labels = f'kind="postgresql",database="{database}"'
+    path = os.path.join(directory, f"onlywave_backup_{kind}_{name}.prom")
+    labels = f'kind="{kind}",database="{name}"' if kind == "postgresql" else f'kind="{kind}"'
     with open(path + ".tmp", "w") as handle:
         handle.write("# HELP onlywave_backup_last_success_timestamp_seconds Time of the last successful backup.\n")
         handle.write("# TYPE onlywave_backup_last_success_timestamp_seconds gauge\n")
@@ -86,6 +95,13 @@ def write_metrics(database, size):
         handle.write("# TYPE onlywave_backup_last_size_bytes gauge\n")
         handle.write(f"onlywave_backup_last_size_bytes{{{labels}}} {size}\n")
     os.replace(path + ".tmp", path)
+
+
+def upload_with_checksum(client, bucket, key, path):
+    checksum = sha256_of(path)
+    client.upload_file(path, bucket, key)
+    client.put_object(Bucket=bucket, Key=key + ".sha256", Body=f"{checksum}  {os.path.basename(key)}\n".encode())
+    return checksum, os.path.getsize(path)
 
 
 def backup():
@@ -98,12 +114,56 @@ def backup():
             path = os.path.join(work, file_name)
             with open(path, "wb") as out:
                 as_postgres("pg_dump", "--format=custom", "--dbname", database, stdout=out)
-            checksum = sha256_of(path)
-            client.upload_file(path, bucket, key)
-            client.put_object(Bucket=bucket, Key=key + ".sha256", Body=f"{checksum}  {file_name}\n".encode())
-            size = os.path.getsize(path)
-        write_metrics(database, size)
+            checksum, size = upload_with_checksum(client, bucket, key, path)
+        write_metrics("postgresql", database, size)
         print(f"backup: {database} -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
+
+
+def assets():
+    client, bucket, _prefix, name = settings()
+    source, prefix = os.environ["BACKUP_ASSETS_BUCKET"], os.environ["BACKUP_ASSETS_PREFIX"]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    key = f"{prefix}{name}-assets-{stamp}.tar.gz"
+    count = 0
+    with work_directory() as work:
+        path = os.path.join(work, "assets.tar.gz")
+        with tarfile.open(path, "w:gz") as archive:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=source):
+                for item in page.get("Contents", []):
+                    member = tarfile.TarInfo(item["Key"])
+                    member.size = item["Size"]
+                    member.mtime = item["LastModified"].timestamp()
+                    archive.addfile(member, client.get_object(Bucket=source, Key=item["Key"])["Body"])
+                    count += 1
+        checksum, size = upload_with_checksum(client, bucket, key, path)
+    write_metrics("assets", source, size)
+    print(f"assets: {count} objects of s3://{source} -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
+
+
+def logs():
+    client, bucket, _prefix, name = settings()
+    host = os.environ.get("BACKUP_LOGS_HOST") or socket.gethostname()
+    prefix = os.environ["BACKUP_LOGS_PREFIX"]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    key = f"{prefix}{host}/{name}-logs-{host}-{stamp}.tar.gz"
+    count = 0
+    with work_directory() as work:
+        path = os.path.join(work, "logs.tar.gz")
+        with tarfile.open(path, "w:gz") as archive:
+            for top in filter(os.path.isdir, os.environ["BACKUP_LOG_PATHS"].split(",")):
+                for directory, _dirs, files in os.walk(top):
+                    for file_name in files:
+                        full = os.path.join(directory, file_name)
+                        if not os.path.isfile(full) or os.path.islink(full):
+                            continue
+                        try:
+                            archive.add(full)
+                        except FileNotFoundError:
+                            continue  # rotated away while archiving
+                        count += 1
+        checksum, size = upload_with_checksum(client, bucket, key, path)
+    write_metrics("logs", host, size)
+    print(f"logs: {count} files -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
 
 
 def newest_dump(client, bucket, prefix, source):
@@ -182,6 +242,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("backup", help="dump every configured database to S3")
+    commands.add_parser("assets", help="archive the assets bucket into the backups bucket")
+    commands.add_parser("logs", help="archive this host's and its containers' logs into the backups bucket")
     restoring = commands.add_parser("restore", help="restore a dump into a database")
     restoring.add_argument("database")
     restoring.add_argument("--from", dest="source", help="whose dumps (default: DATABASE)")
@@ -196,6 +258,10 @@ def main():
     load_settings_file()
     if args.command == "backup":
         backup()
+    elif args.command == "assets":
+        assets()
+    elif args.command == "logs":
+        logs()
     elif args.command == "check":
         check(args.database)
     else:
