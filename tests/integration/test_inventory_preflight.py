@@ -33,6 +33,8 @@ BAD_VALUES = [
     ),
     ({"postgresql_replication_sources": ["10.0.0.1"]}, "postgresql_replication_sources must be networks"),
     ({"backup_assets_bucket": "Not_A_Bucket"}, "backup_assets_bucket must be empty or an S3 bucket name"),
+    ({"node_exporter_port": 70000}, "node_exporter_port must be a TCP port"),
+    ({"postgres_exporter_password": ""}, "postgres_exporter_password must not be empty"),
 ]
 
 
@@ -47,6 +49,21 @@ def test_a_bad_value_fails_preflight_naming_the_variable(env, extra_vars, messag
     assert "Install PostgreSQL" not in output
     assert "Install Redis" not in output
     assert "changed=1" not in output
+
+
+# prod has a monitoring host (dev has none yet).
+MONITORING_BAD_VALUES = [
+    ({"prometheus_retention_days": 0}, "prometheus_retention_days must be at least 1"),
+    ({"alertmanager_default_receiver": "nobody"}, "'nobody' is not in alertmanager_receivers"),
+]
+
+
+@pytest.mark.parametrize(("extra_vars", "message"), MONITORING_BAD_VALUES, ids=["retention", "receiver"])
+def test_a_bad_monitoring_value_fails_preflight(extra_vars, message):
+    result = run("ansible-playbook", "site.yml", *inventory_args("prod"), "-e", json.dumps(extra_vars), check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert "changed=1" not in result.stdout
 
 
 DEPLOY_BAD_VALUES = [
