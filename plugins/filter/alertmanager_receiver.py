@@ -27,7 +27,7 @@ _value:
   type: dict
 """
 
-SLACK_TITLE = '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.host }}'
+SLACK_TITLE = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.host }}"
 SLACK_TEXT = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}"
 
 

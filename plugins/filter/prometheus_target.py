@@ -34,7 +34,9 @@ EXAMPLES = r"""
 """
 RETURN = r"""
 _value:
-  description: "One static_configs entry: C(targets) (one C(address:port)) and C(labels) (C(host), and C(container) for an API container)."
+  description:
+    - "One static_configs entry: C(targets), a list of one C(address:port), and C(labels):"
+    - C(host), and C(container) for an API container.
   type: dict
 """
 
