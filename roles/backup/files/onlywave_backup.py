@@ -103,6 +103,11 @@ def write_metrics(kind, name, size):
     os.replace(path + ".tmp", path)
 
 
+def utc_stamp():
+    """The time in backup names: sorts like the time, and backup_rotate's default format."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def upload_with_checksum(client, bucket, key, path):
     checksum = sha256_of(path)
     client.upload_file(path, bucket, key)
@@ -134,8 +139,7 @@ def rotate(client, bucket, prefix):
 def backup():
     client, bucket, prefix, name = settings()
     for database in os.environ["BACKUP_DATABASES"].split(","):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        file_name = f"{name}-{database}-{stamp}.dump"
+        file_name = f"{name}-{database}-{utc_stamp()}.dump"
         key = f"{prefix}{database}/{file_name}"
         with work_directory() as work:
             path = os.path.join(work, file_name)
@@ -147,23 +151,34 @@ def backup():
         rotate(client, bucket, f"{prefix}{database}/")
 
 
+def upload_archive(client, bucket, key, fill):
+    """A tar.gz that fill(archive) fills (it returns how many members it added), uploaded to key
+    with its checksum; returns (count, checksum, size)."""
+    with work_directory() as work:
+        path = os.path.join(work, "archive.tar.gz")
+        with tarfile.open(path, "w:gz") as archive:
+            count = fill(archive)
+        checksum, size = upload_with_checksum(client, bucket, key, path)
+    return count, checksum, size
+
+
 def assets():
     client, bucket, _prefix, name = settings()
     source, prefix = os.environ["BACKUP_ASSETS_BUCKET"], os.environ["BACKUP_ASSETS_PREFIX"]
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    key = f"{prefix}{name}-assets-{stamp}.tar.gz"
-    count = 0
-    with work_directory() as work:
-        path = os.path.join(work, "assets.tar.gz")
-        with tarfile.open(path, "w:gz") as archive:
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=source):
-                for item in page.get("Contents", []):
-                    member = tarfile.TarInfo(item["Key"])
-                    member.size = item["Size"]
-                    member.mtime = item["LastModified"].timestamp()
-                    archive.addfile(member, client.get_object(Bucket=source, Key=item["Key"])["Body"])
-                    count += 1
-        checksum, size = upload_with_checksum(client, bucket, key, path)
+    key = f"{prefix}{name}-assets-{utc_stamp()}.tar.gz"
+
+    def fill(archive):
+        count = 0
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=source):
+            for item in page.get("Contents", []):
+                member = tarfile.TarInfo(item["Key"])
+                member.size = item["Size"]
+                member.mtime = item["LastModified"].timestamp()
+                archive.addfile(member, client.get_object(Bucket=source, Key=item["Key"])["Body"])
+                count += 1
+        return count
+
+    count, checksum, size = upload_archive(client, bucket, key, fill)
     write_metrics("assets", source, size)
     print(f"assets: {count} objects of s3://{source} -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
     rotate(client, bucket, prefix)
@@ -173,24 +188,24 @@ def logs():
     client, bucket, _prefix, name = settings()
     host = os.environ.get("BACKUP_LOGS_HOST") or socket.gethostname()
     prefix = os.environ["BACKUP_LOGS_PREFIX"]
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    key = f"{prefix}{host}/{name}-logs-{host}-{stamp}.tar.gz"
-    count = 0
-    with work_directory() as work:
-        path = os.path.join(work, "logs.tar.gz")
-        with tarfile.open(path, "w:gz") as archive:
-            for top in filter(os.path.isdir, os.environ["BACKUP_LOG_PATHS"].split(",")):
-                for directory, _dirs, files in os.walk(top):
-                    for file_name in files:
-                        full = os.path.join(directory, file_name)
-                        if not os.path.isfile(full) or os.path.islink(full):
-                            continue
-                        try:
-                            archive.add(full)
-                        except FileNotFoundError:
-                            continue  # rotated away while archiving
-                        count += 1
-        checksum, size = upload_with_checksum(client, bucket, key, path)
+    key = f"{prefix}{host}/{name}-logs-{host}-{utc_stamp()}.tar.gz"
+
+    def fill(archive):
+        count = 0
+        for top in filter(os.path.isdir, os.environ["BACKUP_LOG_PATHS"].split(",")):
+            for directory, _dirs, files in os.walk(top):
+                for file_name in files:
+                    full = os.path.join(directory, file_name)
+                    if not os.path.isfile(full) or os.path.islink(full):
+                        continue
+                    try:
+                        archive.add(full)
+                    except FileNotFoundError:
+                        continue  # rotated away while archiving
+                    count += 1
+        return count
+
+    count, checksum, size = upload_archive(client, bucket, key, fill)
     write_metrics("logs", host, size)
     print(f"logs: {count} files -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
     rotate(client, bucket, f"{prefix}{host}/")
