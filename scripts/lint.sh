@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's gates: yamllint, ansible-lint (production profile), ruff,
+# The project's gates: yamllint, ansible-lint (production profile), ruff, actionlint,
 # syntax checks of every playbook and a listing of every inventory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,9 @@ ANSIBLE_VAULT_IDENTITY_LIST=dev@inventories/dev.vault-pass,staging@tests/vault/s
 echo "lint: ruff"
 ruff check .
 ruff format --check .
+
+echo "lint: actionlint (GitHub workflows)"
+scripts/actionlint.sh
 
 echo "lint: syntax check of every playbook"
 for playbook in site.yml playbooks/*.yml; do

@@ -13,6 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -115,6 +116,36 @@ def test_the_first_release_serves_through_the_edge(dev_environment, webhook):
     assert Webhook.received[-1]["text"].count("succeeded") == 1
 
 
+def api_request_fields(line):
+    """The API's own JSON fields of a line shipped from a Docker host, or None."""
+    if line["source"] != "docker":
+        return None
+    try:
+        fields = json.loads(line["message"].strip())
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) and fields.get("msg") == "request" else None
+
+
+def test_the_api_logs_leave_every_docker_host_parsed_where_logstash_would_listen(dev_environment):
+    received = start_listener("onlywave-dev-mon1", "tcp", 5044, "/tmp/shipped.jsonl")
+    for _ in range(12):
+        run("curl", "-sf", "-o", "/dev/null", "--cacert", str(CA), f"{EDGE}/version?shipped=1")
+
+    def every_source():
+        lines = received()
+        api_hosts = {line["host"] for line in lines if api_request_fields(line)}
+        access_logs = {line["source"] for line in lines if "/version?shipped=1" in line["message"]}
+        return lines if api_hosts == set(API_HOSTS) and access_logs == {"haproxy", "nginx"} else None
+
+    lines, seconds = wait_for("API, HAProxy and nginx lines at the listener", every_source, 90)
+    requests = [(line, api_request_fields(line)) for line in lines if api_request_fields(line)]
+    line, fields = next((line, fields) for line, fields in requests if fields["path"] == "/version")
+    assert fields["method"] == "GET" and fields["status"] == 200 and fields["version"] == "1.0.0"
+    assert line["program"].startswith("onlywave-api-") and line["@timestamp"]
+    print(f"log shipping: {len(lines)} lines, {len(requests)} API requests; every source within {seconds:.1f} s")
+
+
 def test_the_edge_blocks_injection_probes(dev_environment):
     for probe in ("/version?id=1'%20OR%20'1'='1", "/version?q=%3Cscript%3Ealert(1)%3C/script%3E"):
         status = run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", str(CA), EDGE + probe).stdout
@@ -208,6 +239,99 @@ def test_a_release_rolls_out_through_an_aws_target_group(dev_environment, webhoo
     assert json.loads(STATUS.read_text())["result"] == "succeeded"
     time.sleep(5)
     assert versions_served() == {'{"version": "3.0.0", "commit": "unknown"}'}
+
+
+def prometheus(query):
+    url = "http://127.0.0.1:9090/api/v1/query?" + urlencode({"query": query})
+    return json.loads(run("curl", "-s", url).stdout)
+
+
+def test_prometheus_scrapes_every_tier_of_the_inventory(dev_environment):
+    def all_up():
+        up = prometheus('up{host!=""}')["data"]["result"]
+        return up if len(up) == 19 and all(series["value"][1] == "1" for series in up) else None
+
+    up, _ = wait_for("every target up", all_up, 60)
+    jobs = {}
+    for series in up:
+        jobs.setdefault(series["metric"]["job"], set()).add(series["metric"]["host"])
+    assert jobs["node"] == {"edge1", "lb1", "api1", "api2", "api3", "registry1", "db1", "cache1", "mon1"}
+    assert jobs["api"] == set(API_HOSTS)
+    assert (jobs["postgresql"], jobs["redis"], jobs["haproxy"]) == ({"db1"}, {"cache1"}, {"lb1"})
+
+
+def test_the_blackbox_exporter_probes_the_edge_and_reads_its_certificate(dev_environment):
+    def probed():
+        success = prometheus('probe_success{job="probe_edge"}')["data"]["result"]
+        expiry = prometheus('probe_ssl_earliest_cert_expiry{job="probe_edge"} - time()')["data"]["result"]
+        return (success, expiry) if success and success[0]["value"][1] == "1" and expiry else None
+
+    (_, expiry), _ = wait_for("a successful probe of the edge", probed, 60)
+    days_left = float(expiry[0]["value"][1]) / 86400
+    print(f"edge certificate, as the blackbox exporter reads it: {days_left:.0f} days left")
+    assert days_left > 14  # CertificateExpiresSoon stays quiet
+
+
+def test_every_dashboard_query_is_promql_that_the_live_prometheus_evaluates(dev_environment):
+    answered = {}
+    for definition in sorted(Path("roles/grafana/files/dashboards").glob("*.yml")):
+        dashboard = yaml.safe_load(definition.read_text())
+        for panel in dashboard["panels"]:
+            result = prometheus(panel["expr"])
+            assert result["status"] == "success", (dashboard["title"], panel["title"], result)
+            answered.setdefault(dashboard["title"], []).append(bool(result["data"]["result"]))
+    print("dashboard panels with data now: " + ", ".join(f"{t} {sum(a)}/{len(a)}" for t, a in answered.items()))
+    assert len(answered) == 6 and all(any(panels) for panels in answered.values())
+
+
+def start_listener(container, kind, port, path):
+    """Start listener.py inside a dev host; return a function that reads what it received."""
+    # Not into /tmp: docker cp cannot write into the container's tmpfs mounts.
+    run("docker", "cp", "tests/integration/listener.py", f"{container}:/usr/local/bin/onlywave-test-listener")
+    run("docker", "exec", container, "rm", "-f", path)
+    run("docker", "exec", "-d", container, "python3", "/usr/local/bin/onlywave-test-listener", kind, str(port), path)
+
+    def received():
+        out = run("docker", "exec", container, "sh", "-c", f"cat {path} 2>/dev/null || true").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    return received
+
+
+def wait_for(what, check, timeout, every=1.0):
+    """Poll check() until it returns something true; return (it, seconds taken)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        found = check()
+        if found:
+            return found, time.monotonic() - start
+        time.sleep(every)
+    pytest.fail(f"{what}: not within {timeout} s")
+
+
+def api_host_down_alerts(payloads, status):
+    return [
+        alert for payload in payloads for alert in payload["alerts"]
+        if alert["labels"].get("alertname") == "ApiHostDown" and alert["labels"].get("host") == "api1"
+        and alert["status"] == status
+    ]  # fmt: skip
+
+
+def test_an_api_host_with_no_container_up_pages_within_60_s_and_resolves(dev_environment):
+    received = start_listener("onlywave-dev-mon1", "http", 9099, "/tmp/alerts.jsonl")
+    containers = docker_lines("exec", "onlywave-dev-api1", "docker", "ps", "-q", "--filter", "name=onlywave-api-")
+    assert len(containers) == 2
+    run("docker", "exec", "onlywave-dev-api1", "docker", "stop", "-t", "2", *containers)
+    try:
+        _, fired = wait_for("ApiHostDown at the webhook", lambda: api_host_down_alerts(received(), "firing"), 60)
+        held = json.loads(
+            run("curl", "-sf", "http://127.0.0.1:9093/api/v2/alerts?filter=alertname%3DApiHostDown").stdout
+        )
+        assert [alert["labels"]["host"] for alert in held] == ["api1"]
+    finally:
+        run("docker", "exec", "onlywave-dev-api1", "docker", "start", *containers)
+    _, resolved = wait_for("the resolve at the webhook", lambda: api_host_down_alerts(received(), "resolved"), 90)
+    print(f"ApiHostDown: at the webhook {fired:.1f} s after the stop; resolved {resolved:.1f} s after the start")
 
 
 def test_a_second_run_changes_nothing(dev_environment):

@@ -51,7 +51,7 @@ def test_a_bad_value_fails_preflight_naming_the_variable(env, extra_vars, messag
     assert "changed=1" not in output
 
 
-# prod has a monitoring host (dev has none yet).
+# prod (with its probe hosts) has a monitoring host.
 MONITORING_BAD_VALUES = [
     ({"prometheus_retention_days": 0}, "prometheus_retention_days must be at least 1"),
     ({"alertmanager_default_receiver": "nobody"}, "'nobody' is not in alertmanager_receivers"),
