@@ -48,7 +48,7 @@ def test_each_environment_has_the_inventory_awx_sources(env):
 SURVEY = [(t["name"], t["playbook"], q) for t in TEMPLATES for q in t["survey"]]
 
 
-@pytest.mark.parametrize(("template", "playbook", "question"), SURVEY, ids=[q["variable"] for _, _, q in SURVEY])
+@pytest.mark.parametrize(("template", "playbook", "question"), SURVEY, ids=[entry[2]["variable"] for entry in SURVEY])
 def test_each_survey_variable_is_read_by_its_playbook_with_a_matching_type(template, playbook, question):
     assert set(question) >= {"variable", "type", "required", "question_name"}, template
     assert question["variable"] in playbook_text(playbook), f"{playbook} never reads {question['variable']}"
