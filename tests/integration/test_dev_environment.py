@@ -139,7 +139,7 @@ def test_the_api_logs_leave_every_docker_host_parsed_where_logstash_would_listen
         return lines if api_hosts == set(API_HOSTS) and access_logs == {"haproxy", "nginx"} else None
 
     lines, seconds = wait_for("API, HAProxy and nginx lines at the listener", every_source, 90)
-    requests = [(line, api_request_fields(line)) for line in lines if api_request_fields(line)]
+    requests = [(line, fields) for line in lines if (fields := api_request_fields(line))]
     line, fields = next((line, fields) for line, fields in requests if fields["path"] == "/version")
     assert fields["method"] == "GET" and fields["status"] == 200 and fields["version"] == "1.0.0"
     assert line["program"].startswith("onlywave-api-") and line["@timestamp"]
@@ -288,11 +288,11 @@ def start_listener(container, kind, port, path):
     """Start listener.py inside a dev host; return a function that reads what it received."""
     # Not into /tmp: docker cp cannot write into the container's tmpfs mounts.
     run("docker", "cp", "tests/integration/listener.py", f"{container}:/usr/local/bin/onlywave-test-listener")
-    run("docker", "exec", container, "rm", "-f", path)
+    run("docker", "exec", container, "sh", "-c", f": > {path}")
     run("docker", "exec", "-d", container, "python3", "/usr/local/bin/onlywave-test-listener", kind, str(port), path)
 
     def received():
-        out = run("docker", "exec", container, "sh", "-c", f"cat {path} 2>/dev/null || true").stdout
+        out = run("docker", "exec", container, "cat", path).stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     return received
