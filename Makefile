@@ -45,8 +45,7 @@ molecule: setup image aws ## Molecule scenarios: all, or SCENARIO=<name>
 	@AWS_EMULATOR_URL=$$(scripts/aws.sh url) scripts/molecule.sh $(SCENARIO)
 
 integration: setup image aws ## Integration tests (AWS layer, dev environment, inventories)
-	@echo "integration: pytest tests/integration"
-	@pytest -q -s tests/integration
+	@scripts/integration.sh
 
 test: ## Everything: lint, unit, sanity, molecule, integration (prints each stage's time)
 	@for stage in lint unit sanity molecule integration; do \

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The local AWS emulator (moto server) for dev and tests.
 #   scripts/aws.sh start|stop|url
+# AWS_EMULATOR_PORT (default 5000) selects the instance: the test stages run a
+# second one so that the AWS-only tests, which reset it, run beside the rest.
 # It listens on the Docker bridge's gateway address, which both this machine
 # and the containers reach (127.0.0.1 where no Docker bridge exists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port=${AWS_EMULATOR_PORT:-5000}
-pidfile=.cache/moto.pid
-log=.cache/moto.log
+pidfile=.cache/moto-$port.pid
+log=.cache/moto-$port.log
 mkdir -p .cache
 
 host=$(ip -4 -o addr show docker0 2>/dev/null | awk '{split($4, a, "/"); print a[1]}')

@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
-# Run molecule scenarios one by one (all of them, or those named) and print
-# each scenario's time. Stops at the first failing scenario and then prints
-# that scenario's failed tasks last, so that a log cut to its tail (CI) still
-# shows why it failed. Full logs: .cache/molecule-logs/<scenario>.log
+# Run molecule scenarios (all of them, or those named) and print each
+# scenario's time. Stops at the first failing scenario and then prints that
+# scenario's failed tasks last, so that a log cut to its tail (CI) still shows
+# why it failed. Full logs: .cache/molecule-logs/<scenario>.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ $# -gt 0 ] && [ -n "$1" ]; then
-  scenarios=("$@")
-else
-  mapfile -t scenarios < <(ls molecule/*/molecule.yml | cut -d/ -f2)
-fi
+log_dir=$PWD/.cache/molecule-logs
+mkdir -p "$log_dir"
 
 # Each failed task of an ansible log: its TASK line and its result, without
 # the log's timestamp prefix.
@@ -21,10 +18,40 @@ failed_tasks() {
        printing { print substr($0, 1, 300) }' "$1"
 }
 
-log_dir=$PWD/.cache/molecule-logs
-mkdir -p "$log_dir"
+# All scenarios: two groups at once. The aws_* scenarios use only this machine
+# and an emulator of their own (they reset it); the others run host containers
+# against the default emulator. Each group stops at its first failure.
+run_all() {
+  local aws_out=$log_dir/aws-group.out aws_status=0 host_status=0 scenario
+  scripts/aws.sh start >/dev/null
+  export AWS_EMULATOR_URL=${AWS_EMULATOR_URL:-$(scripts/aws.sh url)}
+  AWS_EMULATOR_PORT=5001 scripts/aws.sh start >/dev/null
+  trap 'AWS_EMULATOR_PORT=5001 scripts/aws.sh stop >/dev/null' EXIT
+  rm -f "$log_dir/failed"
+  mapfile -t aws_scenarios < <(ls molecule/*/molecule.yml | cut -d/ -f2 | grep '^aws_')
+  mapfile -t host_scenarios < <(ls molecule/*/molecule.yml | cut -d/ -f2 | grep -v '^aws_')
+  echo "molecule: ${aws_scenarios[*]} in the background (output: $aws_out)"
+  AWS_EMULATOR_URL=$(AWS_EMULATOR_PORT=5001 scripts/aws.sh url) \
+    "$PWD/scripts/molecule.sh" "${aws_scenarios[@]}" >"$aws_out" 2>&1 &
+  local aws_pid=$!
+  "$PWD/scripts/molecule.sh" "${host_scenarios[@]}" || host_status=$?
+  wait "$aws_pid" || aws_status=$?
+  echo "molecule: the aws_* group's output:"
+  cat "$aws_out"
+  [ "$aws_status" -eq 0 ] && [ "$host_status" -eq 0 ] && return 0
+  while read -r scenario; do
+    echo "molecule: scenario $scenario failed; its failed tasks:"
+    failed_tasks "$log_dir/$scenario.log" | tail -n 120
+  done <"$log_dir/failed"
+  return 1
+}
 
-for scenario in "${scenarios[@]}"; do
+if [ $# -eq 0 ] || [ -z "$1" ]; then
+  run_all
+  exit
+fi
+
+for scenario in "$@"; do
   echo "molecule: scenario $scenario"
   start=$(date +%s)
   export ANSIBLE_LOG_PATH=$log_dir/$scenario.log
@@ -37,6 +64,7 @@ for scenario in "${scenarios[@]}"; do
     echo "molecule: scenario $scenario failed after $(( $(date +%s) - start )) s; its failed tasks:"
     failed_tasks "$ANSIBLE_LOG_PATH" | tail -n 120
     echo "molecule: full log: $ANSIBLE_LOG_PATH"
+    echo "$scenario" >>"$log_dir/failed"
     exit 1
   fi
   echo "== molecule scenario $scenario passed in $(( $(date +%s) - start )) s"

@@ -44,12 +44,23 @@ def dev_environment():
     run("ansible-playbook", "playbooks/dev_down.yml")
     volumes_before = set(dev_resources()["volumes"])
     start = time.monotonic()
-    run("ansible-playbook", "playbooks/dev_up.yml")
-    converge = run("ansible-playbook", "site.yml")
-    print(f"cold make up (containers + site.yml): {time.monotonic() - start:.1f} s")
+    up = run("make", "up", timeout=1800)
+    print(f"cold make up (containers, site.yml, URLs): {time.monotonic() - start:.1f} s")
     secrets = yaml.safe_load(run("ansible-vault", "view", "inventories/dev/group_vars/all/vault.yml").stdout)
-    yield {"converge": converge, "secrets": secrets, "volumes_before": volumes_before}
+    yield {"up": up, "secrets": secrets, "volumes_before": volumes_before}
     run("ansible-playbook", "playbooks/dev_down.yml")
+
+
+def test_make_up_ends_with_the_urls_and_their_answers(dev_environment):
+    output = dev_environment["up"].stdout
+    for line in (
+        "HAProxy statistics: http://127.0.0.1:8404/stats (HTTP 200)",
+        "Prometheus: http://127.0.0.1:9090/ (HTTP 200)",
+        "Alertmanager: http://127.0.0.1:9093/#/alerts (HTTP 200)",
+        "https://127.0.0.1:25000/v2/ (HTTP 401)",
+        "API through the edge (nginx + ModSecurity): https://127.0.0.1:8443/version (HTTP 503)",
+    ):
+        assert line in output, output[-3000:]
 
 
 def test_the_application_user_queries_postgresql_with_its_password(dev_environment):

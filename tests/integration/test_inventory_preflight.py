@@ -35,6 +35,7 @@ BAD_VALUES = [
     ({"backup_assets_bucket": "Not_A_Bucket"}, "backup_assets_bucket must be empty or an S3 bucket name"),
     ({"node_exporter_port": 70000}, "node_exporter_port must be a TCP port"),
     ({"postgres_exporter_password": ""}, "postgres_exporter_password must not be empty"),
+    ({"docker_ecr_registries": ["ecr.example.com"]}, "docker_ecr_registries ['ecr.example.com']: each must be"),
 ]
 
 
