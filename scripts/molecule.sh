@@ -56,10 +56,13 @@ for scenario in "$@"; do
   start=$(date +%s)
   export ANSIBLE_LOG_PATH=$log_dir/$scenario.log
   rm -f "$ANSIBLE_LOG_PATH"
-  # Start from a fresh ephemeral state: molecule keeps "prepared: true" after a
-  # run of a scenario on the default (unmanaged) driver, and a later run would
-  # then skip its prepare step, which makes the AWS prerequisites.
-  molecule reset -s "$scenario" >/dev/null 2>&1
+  # Start from a fresh ephemeral state of the scenario's own: molecule keeps
+  # "prepared: true" after a run on the default (unmanaged) driver, and a later
+  # run would then skip its prepare step, which makes the AWS prerequisites.
+  # (Not `molecule reset`: it stops every molecule container, also those of the
+  # scenario running beside.)
+  export MOLECULE_EPHEMERAL_DIRECTORY=$PWD/.cache/molecule-state/$scenario
+  rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"
   if ! molecule test -s "$scenario"; then
     echo "molecule: scenario $scenario failed after $(( $(date +%s) - start )) s; its failed tasks:"
     failed_tasks "$ANSIBLE_LOG_PATH" | tail -n 120
