@@ -10,8 +10,10 @@ export ANSIBLE_FORCE_COLOR ?= 1
 # Molecule scenarios live in molecule/ at the collection root (not extensions/molecule).
 export MOLECULE_GLOB := molecule/*/molecule.yml
 SCENARIO ?=
+# make rehearsal ENV=staging rehearses staging instead.
+ENV ?= prod
 
-.PHONY: help setup engine image aws aws-stop lint unit sanity molecule integration test up down
+.PHONY: help setup engine image aws aws-stop lint unit sanity molecule integration test up down rehearsal rehearsal-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,3 +65,9 @@ up: setup image aws ## Bring up the dev environment and apply site.yml to it
 
 down: setup ## Remove the dev environment (containers, volumes, networks)
 	@ansible-playbook playbooks/dev_down.yml
+
+rehearsal: setup image ## Rehearse ENV (prod) from nothing: its own inventory on local hosts, site.yml twice
+	@ENV=$(ENV) scripts/rehearsal.sh up
+
+rehearsal-down: setup ## Remove the rehearsal of ENV (prod)
+	@ENV=$(ENV) scripts/rehearsal.sh down

@@ -4,7 +4,9 @@
 # AWS_EMULATOR_PORT (default 5000) selects the instance: the test stages run a
 # second one so that the AWS-only tests, which reset it, run beside the rest.
 # It listens on the Docker bridge's gateway address, which both this machine
-# and the containers reach (127.0.0.1 where no Docker bridge exists).
+# and the containers reach (127.0.0.1 where no Docker bridge exists), or on
+# AWS_EMULATOR_HOST (the prod rehearsal: its VPC network's gateway). The
+# emulator's own settings pass through the environment (MOTO_AMIS_PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,7 @@ pidfile=.cache/moto-$port.pid
 log=.cache/moto-$port.log
 mkdir -p .cache
 
-host=$(ip -4 -o addr show docker0 2>/dev/null | awk '{split($4, a, "/"); print a[1]}')
+host=${AWS_EMULATOR_HOST:-$(ip -4 -o addr show docker0 2>/dev/null | awk '{split($4, a, "/"); print a[1]}')}
 host=${host:-127.0.0.1}
 url="http://$host:$port"
 
