@@ -2,10 +2,10 @@
 # The environment rehearsal (docs/rehearsal.md): site.yml with an environment's
 # own inventory, group_vars and vault, against the local AWS emulator, its
 # instances booted as local systemd containers.
-#   scripts/rehearsal.sh up|site|down   (ENV=prod by default; ENV=staging too)
+#   scripts/rehearsal.sh up|site|deploy|down   (ENV=prod by default; ENV=staging too)
 # up:     from nothing: a fresh emulator, the VPC network, then site.yml twice
 #         (the first run creates everything; the second must change nothing),
-#         then the ALB stand-in on http://127.0.0.1:18080/.
+#         then the ALB stand-in on http://127.0.0.1:18080/ (staging: 18081).
 # site:   site.yml once more against what is up (arguments pass through).
 # deploy: playbooks/deploy.yml with the environment's own deploy settings,
 #         pushing through the ECR stand-in (arguments pass through).
@@ -27,13 +27,16 @@ mkdir -p "$state"
 
 # The emulator listens on the VPC network's gateway, which this machine and the
 # hosts both reach; its EC2 lists the Debian image the aws_ec2 role looks for.
-cidr=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["aws_vpc_cidr"])' \
-  "inventories/$env/group_vars/all/aws.yml")
+aws_value() {
+  python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' \
+    "inventories/$env/group_vars/all/aws.yml" "$1"
+}
+cidr=$(aws_value aws_vpc_cidr)
 gateway=$(python -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' "$cidr")
 emulator=(env AWS_EMULATOR_PORT=5002 AWS_EMULATOR_HOST="$gateway" MOTO_AMIS_PATH="$PWD/tests/rehearsal/amis.json"
   ONLYWAVE_EMULATOR_ACM_AT_ARN=1)
 export AWS_ENDPOINT_URL="http://$gateway:5002" AWS_URL="http://$gateway:5002"
-export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator AWS_DEFAULT_REGION=eu-west-1
+export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator AWS_DEFAULT_REGION=$(aws_value aws_region)
 export ANSIBLE_FORCE_COLOR=0
 # A fact cache of its own: the rehearsal's hosts are new on every `up`.
 export ANSIBLE_CACHE_PLUGIN_CONNECTION=$state/facts
@@ -46,6 +49,8 @@ site=(ansible-playbook site.yml "${inventory[@]}" --skip-tags grafana,elk)
 # from the rehearsal's own CA, which the hosts trust as they trust AWS's.
 ecr_address=$(python -c 'import ipaddress, sys; print(ipaddress.ip_network(sys.argv[1])[-6])' "$cidr")
 ecr_container=onlywave-rehearsal-$env-ecr
+# Where the ALB stand-in listens on 127.0.0.1.
+alb_port=$([ "$env" = prod ] && echo 18080 || echo 18081)
 
 ecr_certificates() {
   local name=$1 dir=$state/ecr
@@ -63,6 +68,9 @@ ecr_registry() {
   docker run --detach --name "$ecr_container" --hostname ecr --network "$network" --ip "$ecr_address" \
     --cap-add SYS_ADMIN --tmpfs /run --tmpfs /run/lock --tmpfs /tmp --volume /sys/fs/cgroup:/sys/fs/cgroup:ro \
     --stop-signal SIGRTMIN+3 --label "$standin_label" onlywave/host:bookworm /lib/systemd/systemd >/dev/null
+  # apt needs the container booted: systemd empties /tmp while it boots.
+  docker exec "$ecr_container" sh -c 'for i in $(seq 60); do case $(systemctl is-system-running --wait 2>/dev/null) in
+    running|degraded) exit 0;; esac; sleep 1; done; exit 1'
   docker exec -i "$ecr_container" sh -eu <<'SCRIPT'
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
@@ -151,9 +159,9 @@ case "$action" in
       exit 1
     fi
     wait "$ecr_pid" || { cat "$state/ecr.log"; echo "rehearsal[$env]: the ECR stand-in failed" >&2; exit 1; }
-    nohup python tests/rehearsal/alb.py --target-group "onlywave-$env-api" >"$state/alb.log" 2>&1 &
+    nohup python tests/rehearsal/alb.py --target-group "onlywave-$env-api" --port "$alb_port" >"$state/alb.log" 2>&1 &
     echo $! >"$state/alb.pid"
-    echo "rehearsal[$env]: up. ALB stand-in: http://127.0.0.1:18080/ (no TLS, no WAF: docs/rehearsal.md)"
+    echo "rehearsal[$env]: up. ALB stand-in: http://127.0.0.1:$alb_port/ (no TLS, no WAF: docs/rehearsal.md)"
     echo "rehearsal[$env]: deploy a release with: ENV=$env scripts/rehearsal.sh deploy -e deploy_version=1.0.0"
     ;;
   site)

@@ -1,7 +1,12 @@
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import boto3
 import pytest
@@ -50,3 +55,50 @@ def emulator_client(service):
         service, endpoint_url=EMULATOR_URL, region_name="eu-west-1",
         aws_access_key_id="emulator", aws_secret_access_key="emulator",
     )  # fmt: skip
+
+
+class Webhook(BaseHTTPRequestHandler):
+    """Receives the deploy notifications on 127.0.0.1."""
+
+    received: ClassVar[list] = []
+
+    def do_POST(self):
+        Webhook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+def start_listener(container, kind, port, path):
+    """Start listener.py inside a host container; return a function that reads what it received."""
+    # Not into /tmp: docker cp cannot write into the container's tmpfs mounts.
+    run("docker", "cp", "tests/integration/listener.py", f"{container}:/usr/local/bin/onlywave-test-listener")
+    run("docker", "exec", container, "sh", "-c", f": > {path}")
+    run("docker", "exec", "-d", container, "python3", "/usr/local/bin/onlywave-test-listener", kind, str(port), path)
+
+    def received():
+        out = run("docker", "exec", container, "cat", path).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    return received
+
+
+def wait_for(what, check, timeout, every=1.0):
+    """Poll check() until it returns something true; return (it, seconds taken)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        found = check()
+        if found:
+            return found, time.monotonic() - start
+        time.sleep(every)
+    pytest.fail(f"{what}: not within {timeout} s")

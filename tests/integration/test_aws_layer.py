@@ -1,5 +1,5 @@
 """The AWS layer against the local emulator (make aws): the security baseline of dev, idempotence,
-check mode, the staging layout (prod's: test_rehearsal.py), the aws_ec2 inventory, and a destroy that leaves nothing.
+check mode, the staging and prod layouts, the aws_ec2 inventory, and a destroy that leaves nothing.
 
 Every run starts from a freshly reset emulator.
 """
@@ -272,13 +272,14 @@ def test_dev_check_mode_changes_nothing(dev):
 
 # --- staging and prod: their own layouts -------------------------------------------------------
 
-# prod's layout is checked by its rehearsal (test_rehearsal.py), which applies prod's AWS layer
-# from an empty emulator.
-LAYOUTS = {"staging": {"cidr": "10.10.0.0/16", "zones": 2, "nats": 1, "api_per_zone": 1}}
+LAYOUTS = {
+    "staging": {"cidr": "10.10.0.0/16", "zones": 2, "nats": 1, "api_per_zone": 1},
+    "prod": {"cidr": "10.20.0.0/16", "zones": 3, "nats": 3, "api_per_zone": 2},
+}
 
 
-@pytest.mark.parametrize("env", ["staging"])
-def test_staging_applies_with_its_own_layout(dev, env):
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_staging_and_prod_apply_with_their_own_layouts(dev, env):
     aws_playbook("playbooks/aws.yml", env, label=f"{env} apply")
     layout, ec2 = LAYOUTS[env], client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"onlywave-{env}"]}])["Vpcs"][0]

@@ -1,7 +1,7 @@
 """`make up` from nothing; the services answer through their real interfaces;
 releases roll out under load with no failed request, and a bad one rolls back;
-a re-run changes nothing; `make down` leaves nothing. (The AWS path, draining
-through the ALB's target group, is prod's: test_rehearsal.py.)
+the AWS path drains hosts through a target group (the emulator's); a re-run
+changes nothing; `make down` leaves nothing.
 
 This replaces a running dev environment: it starts with `make down`. The tests
 run in file order and share the environment.
@@ -10,14 +10,12 @@ run in file order and share the environment.
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 from urllib.parse import urlencode
 
 import pytest
 import yaml
-from conftest import run
+from conftest import Webhook, emulator_client, run, start_listener, wait_for
 from load import Load
 
 EDGE = "https://127.0.0.1:8443"
@@ -85,28 +83,6 @@ def test_the_hosts_sit_on_their_tier_networks_only(dev_environment):
     for container in ("onlywave-dev-db1", "onlywave-dev-cache1"):
         inspect = json.loads(run("docker", "inspect", container).stdout)[0]
         assert sorted(inspect["NetworkSettings"]["Networks"]) == ["onlywave-dev-data"]
-
-
-class Webhook(BaseHTTPRequestHandler):
-    """Receives the deploy notifications on 127.0.0.1."""
-
-    received: ClassVar[list] = []
-
-    def do_POST(self):
-        Webhook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), Webhook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
 
 
 def deploy(version, webhook, *extra):
@@ -196,6 +172,62 @@ def test_a_release_that_never_gets_ready_rolls_back_under_load(dev_environment, 
     assert "rolled back" in Webhook.received[-1]["text"]
 
 
+@pytest.fixture
+def target_group():
+    """An ALB target group in the emulator, with one instance per dev API host registered."""
+    ec2, elb = emulator_client("ec2"), emulator_client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.1.0/24")["Subnet"]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instances = ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3, SubnetId=subnet, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in instances["Instances"]]
+    group = elb.create_target_group(
+        Name="onlywave-dev-deploy-test", Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/ready"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": i, "Port": 8001} for i in ids])
+    yield {"name": "onlywave-dev-deploy-test", "arn": group, "ids": dict(zip(API_HOSTS, ids, strict=True))}
+    elb.delete_target_group(TargetGroupArn=group)
+    ec2.terminate_instances(InstanceIds=ids)
+
+
+def watch_targets(arn, stop, seen):
+    """Record the set of registered targets every 0.1 s until stop is set."""
+    elb = emulator_client("elbv2")
+    while not stop.is_set():
+        health = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+        seen.append({t["Target"]["Id"] for t in health if t["TargetHealth"]["State"] == "healthy"})
+        time.sleep(0.1)
+
+
+def test_a_release_rolls_out_through_an_aws_target_group(dev_environment, webhook, target_group):
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=watch_targets, args=(target_group["arn"], stop, seen))
+    watcher.start()
+    try:
+        aws = {
+            "deploy_load_balancer": "aws_target_group",
+            "deploy_target_group": target_group["name"],
+            "deploy_target_ids": target_group["ids"],
+        }
+        result = deploy("3.0.0", webhook, "-e", json.dumps(aws))
+    finally:
+        stop.set()
+        watcher.join()
+    ids = set(target_group["ids"].values())
+    out_of_rotation = [ids - registered for registered in seen]
+    out_samples = {host: sum(i in out for out in out_of_rotation) for host, i in target_group["ids"].items()}
+    print(f"AWS target group deploy: {len(seen)} samples of the target group; out of it, per host: {out_samples}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Deregister this host's targets" in result.stdout and "Wait until they have drained" in result.stdout
+    # Each host left the target group once for its swap, never two at a time, and all are back.
+    assert all(len(out) <= 1 for out in out_of_rotation)
+    assert {next(iter(out)) for out in out_of_rotation if out} == ids
+    assert seen[-1] == ids
+    assert json.loads(STATUS.read_text())["result"] == "succeeded"
+    time.sleep(5)
+    assert versions_served() == {'{"version": "3.0.0", "commit": "unknown"}'}
+
+
 def prometheus(query):
     url = "http://127.0.0.1:9090/api/v1/query?" + urlencode({"query": query})
     return json.loads(run("curl", "-s", url).stdout)
@@ -237,31 +269,6 @@ def test_every_dashboard_query_is_promql_that_the_live_prometheus_evaluates(dev_
             answered.setdefault(dashboard["title"], []).append(bool(result["data"]["result"]))
     print("dashboard panels with data now: " + ", ".join(f"{t} {sum(a)}/{len(a)}" for t, a in answered.items()))
     assert len(answered) == 6 and all(any(panels) for panels in answered.values())
-
-
-def start_listener(container, kind, port, path):
-    """Start listener.py inside a dev host; return a function that reads what it received."""
-    # Not into /tmp: docker cp cannot write into the container's tmpfs mounts.
-    run("docker", "cp", "tests/integration/listener.py", f"{container}:/usr/local/bin/onlywave-test-listener")
-    run("docker", "exec", container, "sh", "-c", f": > {path}")
-    run("docker", "exec", "-d", container, "python3", "/usr/local/bin/onlywave-test-listener", kind, str(port), path)
-
-    def received():
-        out = run("docker", "exec", container, "cat", path).stdout
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-    return received
-
-
-def wait_for(what, check, timeout, every=1.0):
-    """Poll check() until it returns something true; return (it, seconds taken)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        found = check()
-        if found:
-            return found, time.monotonic() - start
-        time.sleep(every)
-    pytest.fail(f"{what}: not within {timeout} s")
 
 
 def api_host_down_alerts(payloads, status):
