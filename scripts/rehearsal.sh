@@ -110,7 +110,10 @@ down() {
   local containers
   containers=$(docker ps -aq --filter "label=$label"; docker ps -aq --filter "label=$standin_label")
   [ -z "$containers" ] || docker rm --force --volumes $containers >/dev/null
-  docker network rm "$network" >/dev/null 2>&1 || true
+  if docker network inspect "$network" >/dev/null 2>&1; then
+    docker network rm "$network" >/dev/null
+  fi
+  # The ALB stand-in may have stopped by itself already (its --lifetime).
   [ ! -f "$state/alb.pid" ] || kill "$(cat "$state/alb.pid")" 2>/dev/null || true
   "${emulator[@]}" scripts/aws.sh stop >/dev/null
   rm -rf "$state"
@@ -140,6 +143,7 @@ case "$action" in
     python tests/rehearsal/ec2_boot.py --env "$env" --network "$network" --watch 1800 \
       --add-host "$ecr_name:$ecr_address" --trust-ca "$state/ecr/ca.crt" >"$state/ec2_boot.log" 2>&1 &
     boot_pid=$!
+    # ec2_boot.py ends by itself after --watch seconds; it may be gone already.
     trap 'kill $boot_pid 2>/dev/null || true' EXIT
     for run in first second; do
       start=$(date +%s)
