@@ -49,12 +49,8 @@ molecule: setup image aws ## Molecule scenarios: all, or SCENARIO=<name>
 integration: setup image aws ## Integration tests (AWS layer, dev environment, inventories)
 	@scripts/integration.sh
 
-test: ## Everything: lint, unit, sanity, molecule, integration (prints each stage's time)
-	@for stage in lint unit sanity molecule integration; do \
-	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$stage; \
-	  echo "== stage $$stage passed in $$(( $$(date +%s) - start )) s"; \
-	done
+test: ## Everything: lint, unit, sanity, molecule, integration, in two lanes (prints each stage's time)
+	@scripts/test.sh
 
 up: setup image aws ## Bring up the dev environment and apply site.yml to it
 	@echo "up: creating the dev host containers"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run molecule scenarios (all of them, or those named) and print each
-# scenario's time. Stops at the first failing scenario and then prints that
+# Run molecule scenarios (all of them, those named, or a group:
+# --group aws|hosts) and print each scenario's time; --failed-tasks NAME prints
+# the failed tasks of a scenario's last run. Stops at the first failing scenario and then prints that
 # scenario's failed tasks last, so that a log cut to its tail (CI) still shows
 # why it failed. Full logs: .cache/molecule-logs/<scenario>.log
 set -euo pipefail
@@ -18,23 +19,42 @@ failed_tasks() {
        printing { print substr($0, 1, 300) }' "$1"
 }
 
-# All scenarios: two groups at once. The aws_* scenarios use only this machine
-# and an emulator of their own (they reset it); the others run host containers
-# against the default emulator. Each group stops at its first failure.
+# The scenarios of a group: aws (the aws_* ones, which use only this machine)
+# or hosts (the others, which run host containers).
+scenarios_of() {
+  if [ "$1" = aws ]; then
+    ls molecule/*/molecule.yml | cut -d/ -f2 | grep '^aws_'
+  else
+    ls molecule/*/molecule.yml | cut -d/ -f2 | grep -v '^aws_'
+  fi
+}
+
+# One group, stopping at its first failure. The aws group runs against an
+# emulator of its own (port 5001: its scenarios reset it), the hosts group
+# against the default one.
+run_group() {
+  local scenarios
+  mapfile -t scenarios < <(scenarios_of "$1")
+  if [ "$1" = aws ]; then
+    AWS_EMULATOR_PORT=5001 scripts/aws.sh start >/dev/null
+    trap 'AWS_EMULATOR_PORT=5001 scripts/aws.sh stop >/dev/null' EXIT
+    export AWS_EMULATOR_URL=$(AWS_EMULATOR_PORT=5001 scripts/aws.sh url)
+  else
+    scripts/aws.sh start >/dev/null
+    export AWS_EMULATOR_URL=${AWS_EMULATOR_URL:-$(scripts/aws.sh url)}
+  fi
+  "$PWD/scripts/molecule.sh" "${scenarios[@]}"
+}
+
+# All scenarios: the two groups at once; the aws group's output is printed
+# after the hosts group's, then the failed tasks of any failed scenario.
 run_all() {
   local aws_out=$log_dir/aws-group.out aws_status=0 host_status=0 scenario
-  scripts/aws.sh start >/dev/null
-  export AWS_EMULATOR_URL=${AWS_EMULATOR_URL:-$(scripts/aws.sh url)}
-  AWS_EMULATOR_PORT=5001 scripts/aws.sh start >/dev/null
-  trap 'AWS_EMULATOR_PORT=5001 scripts/aws.sh stop >/dev/null' EXIT
   rm -f "$log_dir/failed"
-  mapfile -t aws_scenarios < <(ls molecule/*/molecule.yml | cut -d/ -f2 | grep '^aws_')
-  mapfile -t host_scenarios < <(ls molecule/*/molecule.yml | cut -d/ -f2 | grep -v '^aws_')
-  echo "molecule: ${aws_scenarios[*]} in the background (output: $aws_out)"
-  AWS_EMULATOR_URL=$(AWS_EMULATOR_PORT=5001 scripts/aws.sh url) \
-    "$PWD/scripts/molecule.sh" "${aws_scenarios[@]}" >"$aws_out" 2>&1 &
+  echo "molecule: the aws_* scenarios in the background (output: $aws_out)"
+  (run_group aws) >"$aws_out" 2>&1 &
   local aws_pid=$!
-  "$PWD/scripts/molecule.sh" "${host_scenarios[@]}" || host_status=$?
+  (run_group hosts) || host_status=$?
   wait "$aws_pid" || aws_status=$?
   echo "molecule: the aws_* group's output:"
   cat "$aws_out"
@@ -48,6 +68,14 @@ run_all() {
 
 if [ $# -eq 0 ] || [ -z "$1" ]; then
   run_all
+  exit
+fi
+if [ "$1" = --group ]; then
+  run_group "$2"
+  exit
+fi
+if [ "$1" = --failed-tasks ]; then
+  failed_tasks "$log_dir/$2.log"
   exit
 fi
 

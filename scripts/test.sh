@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# make test: every stage, in two lanes at once. This machine has two cores and
+# the host-container stages leave part of them idle (they wait on systemd, the
+# package mirror and the hosts' services), so the stages that need only the
+# controller run beside them:
+#   controller lane: lint, unit, sanity, the aws_* molecule scenarios, then the
+#                    AWS layer, backup rotation and preflight integration tests
+#                    (an emulator of their own, port 5001);
+#   hosts lane:      the host-container molecule scenarios, then the dev
+#                    environment test (the default emulator, port 5000).
+# Each lane stops at its first failed stage. Every stage's time and the share
+# of the CPU in use while it ran are printed; the controller lane's output
+# follows the hosts lane's, and a failure's summary comes last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PWD/.venv/bin:$PATH MOLECULE_GLOB=molecule/*/molecule.yml
+mkdir -p .cache
+
+# Busy and total jiffies of all CPUs so far.
+cpu_jiffies() {
+  awk '/^cpu / {total = 0; for (i = 2; i <= NF; i++) total += $i; print total - $5 - $6, total}' /proc/stat
+}
+
+# stage NAME COMMAND...: runs it, then prints its time and the CPU share in use
+# meanwhile (both lanes' work), also into $stages for the summary.
+stage() {
+  local name=$1 start busy0 total0 busy1 total1
+  shift
+  start=$(date +%s)
+  read -r busy0 total0 < <(cpu_jiffies)
+  if ! "$@"; then
+    echo "== stage $name FAILED after $(( $(date +%s) - start )) s" | tee -a "$stages"
+    return 1
+  fi
+  read -r busy1 total1 < <(cpu_jiffies)
+  echo "== stage $name passed in $(( $(date +%s) - start )) s" \
+    "(CPU busy $(( 100 * (busy1 - busy0) / (total1 - total0 + 1) ))%)" | tee -a "$stages"
+}
+
+controller_lane() {
+  stage lint scripts/lint.sh &&
+    stage unit pytest -q tests/unit &&
+    stage sanity scripts/sanity.sh &&
+    stage molecule-aws scripts/molecule.sh --group aws &&
+    stage integration-aws scripts/integration.sh aws
+}
+
+hosts_lane() {
+  stage molecule-hosts scripts/molecule.sh --group hosts &&
+    stage integration-dev scripts/integration.sh dev
+}
+
+stages=.cache/test-stages
+: >"$stages"
+start=$(date +%s)
+# What both lanes need, once, before they start.
+make --no-print-directory setup image aws
+rm -f .cache/molecule-logs/failed
+
+controller_out=.cache/test-controller-lane.out
+echo "test: the controller lane (lint, unit, sanity, aws_* molecule, AWS integration) in the background (output: $controller_out)"
+controller_lane >"$controller_out" 2>&1 &
+controller_pid=$!
+hosts_status=0
+hosts_lane || hosts_status=$?
+controller_status=0
+wait "$controller_pid" || controller_status=$?
+
+echo "test: the controller lane's output:"
+cat "$controller_out"
+if [ -s .cache/molecule-logs/failed ]; then
+  while read -r scenario; do
+    echo "test: molecule scenario $scenario failed; its failed tasks:"
+    scripts/molecule.sh --failed-tasks "$scenario" | tail -n 120
+  done <.cache/molecule-logs/failed
+fi
+echo "test: every stage, in the order they ended:"
+cat "$stages"
+echo "test: hosts lane exit $hosts_status; controller lane exit $controller_status; $(( $(date +%s) - start )) s in all"
+[ "$hosts_status" -eq 0 ] && [ "$controller_status" -eq 0 ]
