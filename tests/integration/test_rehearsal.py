@@ -34,8 +34,9 @@ AWS_ENV = dict(
     os.environ, AWS_URL=EMULATOR, AWS_ENDPOINT_URL=EMULATOR, AWS_ACCESS_KEY_ID="emulator",
     AWS_SECRET_ACCESS_KEY="emulator", AWS_DEFAULT_REGION=AWS["aws_region"], ENV=ENV,
 )  # fmt: skip
-INVENTORY = ["-i", f"inventories/{ENV}", "-i", "tests/rehearsal/inventory", "--vault-id",
-             f"{ENV}@tests/vault/{ENV}.vault-pass"]  # fmt: skip
+INVENTORY = ["-i", f"inventories/{ENV}", "-i", "tests/rehearsal/inventory",
+             *(["-i", "tests/rehearsal/prod"] if ENV == "prod" else []),
+             "--vault-id", f"{ENV}@tests/vault/{ENV}.vault-pass"]  # fmt: skip
 
 
 def emulator(service):
