@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Run molecule scenarios (all of them, those named, or a group:
-# --group aws|hosts) and print each scenario's time; --failed-tasks NAME prints
-# the failed tasks of a scenario's last run. Stops at the first failing scenario and then prints that
-# scenario's failed tasks last, so that a log cut to its tail (CI) still shows
-# why it failed. Full logs: .cache/molecule-logs/<scenario>.log
+# Run molecule scenarios (all of them, those named, or a group with
+# --group aws|hosts) and print each scenario's time. Stops at the first failing
+# scenario and then prints that scenario's failed tasks last, so that a log cut
+# to its tail (CI) still shows why it failed; --failed-tasks NAME prints them
+# again. Full logs: .cache/molecule-logs/<scenario>.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
