@@ -7,6 +7,7 @@
 #   group's output printed after the dev group's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/side_by_side.sh
 mkdir -p .cache
 
 aws_group() {
@@ -30,18 +31,10 @@ case "${1:-}" in
   dev) dev_group ;;
   aws) aws_group ;;
   "")
-    out=.cache/integration-aws-group.out
-    echo "integration: the AWS layer, backup rotation and preflight tests in the background (output: $out)"
-    (aws_group) >"$out" 2>&1 &
-    aws_pid=$!
-    dev_status=0
-    dev_group || dev_status=$?
-    aws_status=0
-    wait "$aws_pid" || aws_status=$?
-    echo "integration: the background group's output:"
-    cat "$out"
-    echo "integration: dev environment exit $dev_status; AWS layer, rotation and preflight exit $aws_status"
-    [ "$dev_status" -eq 0 ] && [ "$aws_status" -eq 0 ]
+    side_by_side "integration: the AWS layer, backup rotation and preflight tests" \
+      .cache/integration-aws-group.out aws_group dev_group
+    echo "integration: dev environment exit $foreground_status; AWS layer, rotation and preflight exit $background_status"
+    [ "$foreground_status" -eq 0 ] && [ "$background_status" -eq 0 ]
     ;;
   *) echo "usage: $0 [dev|aws]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 # again. Full logs: .cache/molecule-logs/<scenario>.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/side_by_side.sh
 
 log_dir=$PWD/.cache/molecule-logs
 mkdir -p "$log_dir"
@@ -49,15 +50,10 @@ run_group() {
 # All scenarios: the two groups at once; the aws group's output is printed
 # after the hosts group's, then the failed tasks of any failed scenario.
 run_all() {
-  local aws_out=$log_dir/aws-group.out aws_status=0 host_status=0 scenario
+  local scenario
   rm -f "$log_dir/failed"
-  echo "molecule: the aws_* scenarios in the background (output: $aws_out)"
-  (run_group aws) >"$aws_out" 2>&1 &
-  local aws_pid=$!
-  (run_group hosts) || host_status=$?
-  wait "$aws_pid" || aws_status=$?
-  echo "molecule: the aws_* group's output:"
-  cat "$aws_out"
+  side_by_side "molecule: the aws_* scenarios" "$log_dir/aws-group.out" "run_group aws" "run_group hosts"
+  local aws_status=$background_status host_status=$foreground_status
   [ "$aws_status" -eq 0 ] && [ "$host_status" -eq 0 ] && return 0
   while read -r scenario; do
     echo "molecule: scenario $scenario failed; its failed tasks:"

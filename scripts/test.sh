@@ -12,6 +12,7 @@
 # follows the hosts lane's, and a failure's summary comes last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/side_by_side.sh
 export PATH=$PWD/.venv/bin:$PATH MOLECULE_GLOB=molecule/*/molecule.yml
 mkdir -p .cache
 
@@ -56,17 +57,9 @@ start=$(date +%s)
 make --no-print-directory setup image aws
 rm -f .cache/molecule-logs/failed
 
-controller_out=.cache/test-controller-lane.out
-echo "test: the controller lane (lint, unit, sanity, aws_* molecule, AWS integration) in the background (output: $controller_out)"
-controller_lane >"$controller_out" 2>&1 &
-controller_pid=$!
-hosts_status=0
-hosts_lane || hosts_status=$?
-controller_status=0
-wait "$controller_pid" || controller_status=$?
-
-echo "test: the controller lane's output:"
-cat "$controller_out"
+side_by_side "test: the controller lane (lint, unit, sanity, aws_* molecule, AWS integration)" \
+  .cache/test-controller-lane.out controller_lane hosts_lane
+controller_status=$background_status hosts_status=$foreground_status
 if [ -s .cache/molecule-logs/failed ]; then
   while read -r scenario; do
     echo "test: molecule scenario $scenario failed; its failed tasks:"
