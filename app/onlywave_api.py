@@ -1,34 +1,46 @@
 """The reference OnlyWave API: a small WSGI service that exercises what a real one would.
 
-  GET  /health     liveness: the process answers
-  GET  /ready      readiness: PostgreSQL, Redis and S3 answer (503 otherwise)
-  GET  /version    the image's version and git commit
+  GET  /health     the load balancer's check: this process serves (no dependency is asked)
+  GET  /ready      the deploy gate: PostgreSQL, Redis and S3 answer (503 otherwise)
+  GET  /version    the image's version and git commit (no dependency)
   GET  /metrics    Prometheus metrics
   POST /notes      {"text": "..."} -> stored in PostgreSQL, cached in Redis -> {"id": n}
   GET  /notes/<id> read through Redis (PostgreSQL on a miss)
+
+A dependency's outage degrades the API instead of failing it (docs/deploy.md, "The health
+model"): with Redis away, reads go to PostgreSQL and writes skip the cache; with PostgreSQL
+away, cached reads are served and what needs PostgreSQL gets 503 with Retry-After at once.
+After a failure, a dependency is not tried again for RETRY_AFTER seconds (requests fail fast
+or skip it meanwhile); then the next request tries it.
 
 Configuration comes from the environment (see Dockerfile). Logs are JSON lines on stdout.
 gunicorn runs it and, on SIGTERM, stops accepting and finishes the requests in flight.
 """
 
+import contextlib
 import json
 import logging
 import os
 import re
 import sys
+import threading
 import time
 
 import boto3
 import psycopg2
 import redis
 from botocore.config import Config
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 VERSION = os.environ.get("APP_VERSION", "dev")
 COMMIT = os.environ.get("GIT_COMMIT", "unknown")
 # Fault injection for deploy tests: a release built with this set never becomes ready.
 BROKEN_READY = os.environ.get("ONLYWAVE_API_BROKEN_READY") == "1"
 NOTE_PATH = re.compile(r"^/notes/(\d+)$")
+# Seconds a dependency is left alone after it failed: the Retry-After of a 503.
+RETRY_AFTER = 1
+# A dependency counts as unreachable for this long after its last failure (metric below).
+UNREACHABLE_WINDOW = 30
 
 REQUESTS = Counter("onlywave_api_requests_total", "Requests served", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -36,6 +48,11 @@ LATENCY = Histogram(
     "Time to serve a request",
     ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+DEPENDENCY_UP = Gauge(
+    "onlywave_api_dependency_up",
+    f"0 when a request failed to reach the dependency in the last {UNREACHABLE_WINDOW} s",
+    ["dependency"],
 )
 
 
@@ -56,25 +73,96 @@ log.setLevel(logging.INFO)
 log.propagate = False
 
 
+class Unavailable(Exception):
+    """A dependency cannot be reached now: the request gets 503 with Retry-After."""
+
+    def __init__(self, dependency, reason):
+        super().__init__(f"{dependency}: {reason}")
+        self.dependency = dependency
+
+
+class Dependency:
+    """One dependency's state: after a failure, calls fail fast for RETRY_AFTER seconds."""
+
+    def __init__(self, name, errors):
+        self.name, self.errors = name, errors
+        self.failed_at = -UNREACHABLE_WINDOW
+        self.reason = ""
+        DEPENDENCY_UP.labels(name).set_function(
+            lambda: 0.0 if time.monotonic() - self.failed_at < UNREACHABLE_WINDOW else 1.0
+        )
+
+    def call(self, action):
+        if time.monotonic() - self.failed_at < RETRY_AFTER:
+            raise Unavailable(self.name, self.reason)
+        try:
+            return action()
+        except self.errors as e:
+            self.failed_at, self.reason = time.monotonic(), str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            raise Unavailable(self.name, self.reason) from e
+
+
 class Backends:
-    """Connections to PostgreSQL, Redis and S3, made on first use and kept."""
+    """Connections to PostgreSQL, Redis and S3, made on first use and kept.
+
+    Every use goes through a Dependency, with timeouts short enough that a request never waits
+    long on one that is away.
+    """
 
     def __init__(self, env=os.environ):
         self.env = env
         self._db = self._cache = self._s3 = None
+        self._connecting = threading.Lock()
+        # Only the errors that mean "cannot reach it now"; any other is the request's own.
+        self.postgresql = Dependency("postgresql", (psycopg2.OperationalError, psycopg2.InterfaceError))
+        self.redis = Dependency("redis", (redis.ConnectionError, redis.TimeoutError))
 
-    def db(self):
-        if self._db is None or self._db.closed:
-            self._db = psycopg2.connect(self.env.get("DATABASE_URL", ""), connect_timeout=3)
-            self._db.autocommit = True
-            with self._db.cursor() as cur:
-                cur.execute("CREATE TABLE IF NOT EXISTS notes (id bigserial PRIMARY KEY, text text NOT NULL)")
-        return self._db
+    def _connection(self):
+        with self._connecting:
+            if self._db is None or self._db.closed:
+                self._db = None
+                db = psycopg2.connect(
+                    self.env.get("DATABASE_URL", ""), connect_timeout=2, tcp_user_timeout=2000,
+                    keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
+                )  # fmt: skip
+                db.autocommit = True
+                with db.cursor() as cur:
+                    cur.execute("CREATE TABLE IF NOT EXISTS notes (id bigserial PRIMARY KEY, text text NOT NULL)")
+                self._db = db
+            return self._db
+
+    def sql(self, statement, args=()):
+        """Run one statement on PostgreSQL and return its first row; Unavailable if it cannot."""
+
+        def run():
+            try:
+                with self._connection().cursor() as cur:
+                    cur.execute(statement, args)
+                    return cur.fetchone()
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                self._db = None  # reconnect on the next try
+                raise
+
+        return self.postgresql.call(run)
 
     def cache(self):
         if self._cache is None:
-            self._cache = redis.Redis.from_url(self.env.get("REDIS_URL", ""), socket_timeout=3)
+            self._cache = redis.Redis.from_url(
+                self.env.get("REDIS_URL", ""), socket_timeout=0.5, socket_connect_timeout=0.5
+            )
         return self._cache
+
+    def cached(self, key):
+        """The cached value, or None on a miss and while Redis is away (reads fall back)."""
+        try:
+            return self.redis.call(lambda: self.cache().get(key))
+        except Unavailable:
+            return None
+
+    def cache_set(self, key, value):
+        """Cache a value; while Redis is away, skip it (the value is in PostgreSQL)."""
+        with contextlib.suppress(Unavailable):
+            self.redis.call(lambda: self.cache().set(key, value, ex=300))
 
     def s3(self):
         if self._s3 is None:
@@ -84,17 +172,17 @@ class Backends:
         return self._s3
 
     def check(self):
-        """What is not reachable, by name ({} when all are)."""
+        """What is not reachable, by name ({} when all are). Asks each one, whatever its state."""
         problems = {}
         for name, probe in (
-            ("postgresql", lambda: self.db().cursor().execute("SELECT 1")),
+            ("postgresql", lambda: self._connection().cursor().execute("SELECT 1")),
             ("redis", lambda: self.cache().ping()),
             ("s3", lambda: self.s3().head_bucket(Bucket=self.env.get("S3_BUCKET", ""))),
         ):
             try:
                 probe()
             except Exception as e:  # readiness reports every failure
-                problems[name] = str(e).splitlines()[0][:200]
+                problems[name] = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
                 if name == "postgresql":
                     self._db = None
         return problems
@@ -103,9 +191,9 @@ class Backends:
 backends = Backends()
 
 
-def respond(start_response, status, body, content_type="application/json"):
+def respond(start_response, status, body, content_type="application/json", headers=()):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers])
     return [data]
 
 
@@ -123,31 +211,31 @@ def route(environ):
     if method == "POST" and path == "/notes":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         text = json.loads(environ["wsgi.input"].read(length) or b"{}").get("text", "")
-        with backends.db().cursor() as cur:
-            cur.execute("INSERT INTO notes (text) VALUES (%s) RETURNING id", (text,))
-            note_id = cur.fetchone()[0]
-        backends.cache().set(f"onlywave:note:{note_id}", text, ex=300)
+        (note_id,) = backends.sql("INSERT INTO notes (text) VALUES (%s) RETURNING id", (text,))
+        backends.cache_set(f"onlywave:note:{note_id}", text)
         return "201 Created", {"id": note_id}, "/notes"
     match = NOTE_PATH.match(path)
     if method == "GET" and match:
         note_id = int(match.group(1))
-        cached = backends.cache().get(f"onlywave:note:{note_id}")
+        cached = backends.cached(f"onlywave:note:{note_id}")
         if cached is not None:
             return "200 OK", {"id": note_id, "text": cached.decode(), "cached": True}, "/notes/<id>"
-        with backends.db().cursor() as cur:
-            cur.execute("SELECT text FROM notes WHERE id = %s", (note_id,))
-            row = cur.fetchone()
+        row = backends.sql("SELECT text FROM notes WHERE id = %s", (note_id,))
         if row is None:
             return "404 Not Found", {"error": "no such note"}, "/notes/<id>"
-        backends.cache().set(f"onlywave:note:{note_id}", row[0], ex=300)
+        backends.cache_set(f"onlywave:note:{note_id}", row[0])
         return "200 OK", {"id": note_id, "text": row[0], "cached": False}, "/notes/<id>"
     return "404 Not Found", {"error": "no such route"}, "other"
 
 
 def application(environ, start_response):
     started = time.monotonic()
+    headers = ()
     try:
         status, body, name = route(environ)
+    except Unavailable as e:  # fail fast: the client may retry after RETRY_AFTER seconds
+        status, body, name = "503 Service Unavailable", {"error": "unavailable", "dependency": e.dependency}, "error"
+        headers = (("Retry-After", str(RETRY_AFTER)),)
     except Exception as e:  # one bad request must not kill the worker
         log.exception("request failed", extra={"fields": {"path": environ.get("PATH_INFO")}})
         status, body, name = "500 Internal Server Error", {"error": type(e).__name__}, "error"
@@ -163,4 +251,4 @@ def application(environ, start_response):
         }
         log.info("request", extra={"fields": fields})
     content_type = CONTENT_TYPE_LATEST if name == "/metrics" else "application/json"
-    return respond(start_response, status, body, content_type)
+    return respond(start_response, status, body, content_type, headers)

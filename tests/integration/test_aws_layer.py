@@ -181,7 +181,7 @@ def test_alb_redirects_http_drops_invalid_headers_and_has_the_web_acl(dev):
 def test_target_group_checks_readiness_and_drains(dev):
     elb = client("elbv2")
     group = elb.describe_target_groups(Names=["onlywave-dev-api"])["TargetGroups"][0]
-    assert group["HealthCheckPath"] == "/ready"
+    assert group["HealthCheckPath"] == "/health"
     described = elb.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])
     attributes = {a["Key"]: a["Value"] for a in described["Attributes"]}
     assert attributes["deregistration_delay.timeout_seconds"] == "30"

@@ -16,9 +16,11 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 from conftest import Webhook, emulator_client, run, start_listener, wait_for
+from faults import fail_fast_figures, failed, haproxy_servers, outage, write_note
 from load import Load
 
 EDGE = "https://127.0.0.1:8443"
+HAPROXY_STATS = "http://127.0.0.1:8404/stats"
 CA = Path.home() / ".cache/onlywave-infra/dev/pki/ca.crt"
 STATUS = Path.home() / ".cache/onlywave-infra/dev/deploys/last.json"
 LOAD_RATE = 60  # requests/s through the edge during each deploy (the issue asks for 50+)
@@ -172,6 +174,75 @@ def test_a_release_that_never_gets_ready_rolls_back_under_load(dev_environment, 
     assert "rolled back" in Webhook.received[-1]["text"]
 
 
+def systemctl(container, unit, action):
+    return lambda: run("docker", "exec", container, "systemctl", action, unit)
+
+
+def prometheus_values(query):
+    return [float(r["value"][1]) for r in prometheus(query)["data"]["result"]]
+
+
+def servers_up():
+    return [server for server, status in haproxy_servers(HAPROXY_STATS).items() if status == "UP"]
+
+
+def test_a_redis_outage_fails_no_request(dev_environment):
+    def look():
+        return {
+            "up": servers_up(),
+            "redis_down": prometheus_values('onlywave_api_dependency_up{dependency="redis"} == 0'),
+        }
+
+    note = write_note(EDGE, str(CA), "kept in PostgreSQL")
+    redis = ("onlywave-dev-cache1", "redis-server")
+    result = outage(EDGE, str(CA), note, systemctl(*redis, "stop"), systemctl(*redis, "start"), 30, look)
+    figures = {name: result[name].summary() for name in ("version", "reads", "writes")}
+    print(f"Redis stopped for 30 s under load: {figures}; servers UP at 25 s: {len(result['seen']['up'])}")
+    for name in ("version", "reads", "writes"):
+        assert figures[name]["requests"] > 0 and failed(result[name]) == [], (name, failed(result[name])[:5])
+    assert len(result["seen"]["up"]) == 6, result["seen"]
+    assert result["seen"]["redis_down"], "no API server reported Redis unreachable to Prometheus"
+
+
+def test_a_postgresql_outage_serves_cached_reads_and_fails_writes_fast(dev_environment):
+    note = write_note(EDGE, str(CA), "kept in Redis too")
+    postgresql = ("onlywave-dev-db1", "postgresql")
+    result = outage(
+        EDGE, str(CA), note, systemctl(*postgresql, "stop"), systemctl(*postgresql, "start"), 20, servers_up
+    )  # fmt: skip
+    writes = fail_fast_figures(result)
+    print(
+        f"PostgreSQL stopped for 20 s under load: /version {result['version'].summary()}, "
+        f"cached reads {result['reads'].summary()}, writes {writes}; servers UP at 15 s: {len(result['seen'])}"
+    )
+    assert failed(result["version"]) == [] and result["version"].outcomes
+    assert failed(result["reads"]) == [] and result["reads"].outcomes
+    assert writes["refused"] > 0 and writes["refused_kinds"] == [(503, "1", "")], writes
+    assert writes["refused_p99_s"] < 1.0, writes
+    assert writes["last_refused_after_return_s"] < 5 and writes["failed_5s_after_return"] == 0, writes
+    assert writes["first_write_after_return_s"] is not None, writes
+    assert len(result["seen"]) == 6, result["seen"]
+
+
+def test_a_hung_api_server_is_taken_out_within_10_s(dev_environment):
+    pause = ["docker", "exec", "onlywave-dev-api1", "docker"]
+    with Load(f"{EDGE}/version", rate=20, ca=str(CA)) as load:
+        time.sleep(2)
+        run(*pause, "pause", "onlywave-api-1")
+        try:
+            paused = time.monotonic()
+            _, taken_out = wait_for("api1-1 DOWN", lambda: haproxy_servers(HAPROXY_STATS)["api1-1"] == "DOWN", 30, 0.2)
+            down_at = paused + taken_out
+            time.sleep(10)
+        finally:
+            run(*pause, "unpause", "onlywave-api-1")
+    wait_for("api1-1 UP again", lambda: "api1-1" in servers_up(), 30)
+    after = failed(load, since=down_at)
+    print(f"hung server: out after {taken_out:.1f} s; load {load.summary()}; failed after that: {len(after)}")
+    assert taken_out <= 10
+    assert after == [] and [o for o in load.outcomes if o.started >= down_at], after[:5]
+
+
 @pytest.fixture
 def target_group():
     """An ALB target group in the emulator, with one instance per dev API host registered."""
@@ -182,7 +253,7 @@ def target_group():
     instances = ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3, SubnetId=subnet, InstanceType="t3.micro")
     ids = [instance["InstanceId"] for instance in instances["Instances"]]
     group = elb.create_target_group(
-        Name="onlywave-dev-deploy-test", Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/ready"
+        Name="onlywave-dev-deploy-test", Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/health"
     )["TargetGroups"][0]["TargetGroupArn"]
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": i, "Port": 8001} for i in ids])
     yield {"name": "onlywave-dev-deploy-test", "arn": group, "ids": dict(zip(API_HOSTS, ids, strict=True))}
