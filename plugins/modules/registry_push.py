@@ -25,6 +25,9 @@ description:
     The Docker SDK is used only to read the local image (the engine's image export); layers are
     gzip-compressed here, deterministically, so a layer compresses to the same digest every time.
   - After writing, the module reads every tag back and fails unless it points to the expected digest.
+  - Every option is checked before any network call (registry host and port 1-65535, the
+    distribution spec's grammar for repositories and tags, a digest or tag as the source's
+    reference, a promotion of an image onto itself); the message names each option at fault.
 options:
   image:
     description:
@@ -36,15 +39,17 @@ options:
     type: dict
     suboptions:
       registry:
-        description: The source registry's host and port.
+        description: The source registry's host and optional port (1-65535).
         type: str
         required: true
       repository:
-        description: The source repository.
+        description: The source repository (same grammar as O(repository)).
         type: str
         required: true
       reference:
-        description: A tag or a digest (C(sha256:...)); a digest pins exactly what is promoted.
+        description:
+          - A tag or a digest (C(sha256:) and 64 hex digits); a digest pins exactly what is promoted.
+          - In the destination's registry and repository, it may not also be one of O(tags) (the image onto itself).
         type: str
         required: true
       username:
@@ -68,15 +73,18 @@ options:
         type: bool
         default: false
   registry:
-    description: The destination registry's host and port, for example C(registry.dev.internal:5000).
+    description: The destination registry's host and optional port (1-65535), for example C(registry.dev.internal:5000).
     type: str
     required: true
   repository:
-    description: The destination repository, for example C(onlywave/api).
+    description:
+      - The destination repository, for example C(onlywave/api).
+      - Lower-case path components joined by C(/), each C([a-z0-9]+) with C(.), C(_), C(__) or C(-) between
+        runs, at most 255 characters (the distribution spec).
     type: str
     required: true
   tags:
-    description: Tags to write in the destination repository.
+    description: Tags to write in the destination repository, each C([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}), none twice.
     type: list
     elements: str
     required: true
@@ -111,15 +119,15 @@ options:
     default: 1
     choices: [1, 2, 3, 4, 5, 6, 7, 8, 9]
   retries:
-    description: Retries of a request after a connection error, 408, 429 or 5xx, with exponential backoff.
+    description: Retries of a request after a connection error, 408, 429 or 5xx, with exponential backoff; 0 or more.
     type: int
     default: 5
   retry_delay:
-    description: Seconds before the first retry; doubled for each next one.
+    description: Seconds before the first retry; doubled for each next one; not negative.
     type: float
     default: 0.5
   timeout:
-    description: Seconds a request may wait for the registry.
+    description: Seconds a request may wait for the registry; at least 1.
     type: int
     default: 60
   docker_host:
@@ -206,6 +214,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -514,6 +523,74 @@ def copy_blob(source, source_options, registry, repository, blob):
     return "uploaded"
 
 
+# --- checking the options before any network call ----------------------------------------------
+
+# The distribution spec's grammar: a repository is path components joined by "/".
+REPOSITORY_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+REGISTRY = re.compile(r"(?P<host>\[[^\]]*\]|[^:/\[\]]*)(?::(?P<port>[^:/]*))?")
+HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\]"
+)
+
+
+def registry_problem(name, value):
+    """Why `value` is not a registry host[:port], naming the option; None when it is one."""
+    match = REGISTRY.fullmatch(value)
+    if not match or not HOST.fullmatch(match["host"]):
+        return f"{name} must be a registry host, optionally with :port (e.g. registry.example:5000); it is '{value}'"
+    port = match["port"]
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{name}: the port must be 1 to 65535; it is '{port}'"
+    return None
+
+
+def repository_problem(name, value):
+    if len(value) > 255 or not all(REPOSITORY_COMPONENT.fullmatch(part) for part in value.split("/")):
+        return (
+            f"{name} must be lower-case path components joined by '/' (each [a-z0-9] with '.', '_', '__' "
+            f"or '-' inside), at most 255 characters; it is '{value}'"
+        )
+    return None
+
+
+def option_problems(params):
+    """Every invalid option, each message naming it; [] when all are valid."""
+    problems = [
+        registry_problem("registry", params["registry"]),
+        repository_problem("repository", params["repository"]),
+    ]
+    problems += [
+        f"tags: '{tag}' is not a tag ([A-Za-z0-9_] then up to 127 of [A-Za-z0-9_.-])"
+        for tag in params["tags"]
+        if not TAG.fullmatch(tag)
+    ]
+    if len(set(params["tags"])) != len(params["tags"]):
+        problems.append(f"tags lists a tag twice: {params['tags']}")
+    for name, least in (("retries", 0), ("timeout", 1)):
+        if params[name] < least:
+            problems.append(f"{name} must be at least {least}; it is {params[name]}")
+    if params["retry_delay"] < 0:
+        problems.append(f"retry_delay must not be negative; it is {params['retry_delay']}")
+    source = params.get("source")
+    if source:
+        problems += [
+            registry_problem("source.registry", source["registry"]),
+            repository_problem("source.repository", source["repository"]),
+        ]
+        reference = source["reference"]
+        if not (TAG.fullmatch(reference) or DIGEST.fullmatch(reference)):
+            problems.append(f"source.reference must be a tag or a sha256 digest (sha256:<64 hex>); it is '{reference}'")
+        same_place = source["registry"] == params["registry"] and source["repository"] == params["repository"]
+        if same_place and reference in params["tags"]:
+            problems.append(
+                f"source and destination are both {params['registry']}/{params['repository']}:{reference}: "
+                "that promotes the image onto itself; name another repository, registry or tag"
+            )
+    return [problem for problem in problems if problem]
+
+
 # --- the module -------------------------------------------------------------------------------
 
 
@@ -559,6 +636,9 @@ def main():
         module.fail_json(msg=missing_required_lib("requests"))
     if not module.params["tags"]:
         module.fail_json(msg="tags must name at least one tag")
+    problems = option_problems(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems), error="invalid_option")
 
     result = dict(changed=False, bytes_uploaded=0, layers_uploaded=0, layers_skipped=0, layers_mounted=0)
     try:

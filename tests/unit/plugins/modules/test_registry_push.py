@@ -221,3 +221,73 @@ def test_holds_image_compares_the_config_digest():
     assert not mod.holds_image(manifest, "sha256:other")
     assert not mod.holds_image(None, "sha256:img")
     assert not mod.holds_image((b"{}", _registry.LIST_TYPES[0], "sha256:l"), "sha256:img")
+
+
+def params(**overrides):
+    """The module's options as AnsibleModule would give them (defaults filled in)."""
+    base = dict(
+        registry="10.30.1.5:5000", repository="onlywave/api", tags=["2.0.1-broken", "abc123"],
+        retries=5, retry_delay=0.5, timeout=60, source=None,
+    )  # fmt: skip
+    base.update(overrides)
+    return base
+
+
+def source(**overrides):
+    base = dict(registry="registry.dev.internal:5000", repository="onlywave/api", reference="1.0.0")
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        params(),
+        params(registry="123456789012.dkr.ecr.eu-west-1.amazonaws.com", repository="onlywave/staging/api"),
+        params(registry="localhost", repository="a.b_c__d-e--f/x9"),
+        params(registry="[::1]:5000", tags=["_x", "v1.2.3"]),
+        params(source=source()),
+        params(source=source(reference="sha256:" + "a" * 64)),
+        # A digest given a new tag in its own repository is a tag, not a promotion onto itself.
+        params(registry="registry.dev.internal:5000", source=source(reference="sha256:" + "b" * 64)),
+    ],
+)
+def test_valid_options_pass(options):
+    assert mod.option_problems(options) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (params(registry="registry.example:99999"), "registry: the port must be 1 to 65535; it is '99999'"),
+        (params(registry="registry.example:0"), "registry: the port must be 1 to 65535"),
+        (params(registry="https://registry.example"), "registry must be a registry host"),
+        (params(registry="bad_host:5000"), "registry must be a registry host"),
+        (params(repository="OnlyWave/api"), "repository must be lower-case path components"),
+        (params(repository="onlywave//api"), "repository must be lower-case path components"),
+        (params(repository="onlywave/api-"), "repository must be lower-case path components"),
+        (params(repository="a" * 256), "repository must be lower-case path components"),
+        (params(tags=["-leading-dash"]), "tags: '-leading-dash' is not a tag"),
+        (params(tags=["x" * 129]), "is not a tag"),
+        (params(tags=["has space"]), "tags: 'has space' is not a tag"),
+        (params(tags=["dev", "dev"]), "tags lists a tag twice"),
+        (params(retries=-1), "retries must be at least 0"),
+        (params(timeout=0), "timeout must be at least 1"),
+        (params(retry_delay=-0.5), "retry_delay must not be negative"),
+        (params(source=source(registry="registry.example:70000")), "source.registry: the port must be 1 to 65535"),
+        (params(source=source(repository="Bad")), "source.repository must be lower-case"),
+        (params(source=source(reference="sha256:xyz")), "source.reference must be a tag or a sha256 digest"),
+        (
+            params(registry="registry.dev.internal:5000", tags=["1.0.0"], source=source()),
+            "promotes the image onto itself",
+        ),
+    ],
+)
+def test_each_invalid_option_is_named(options, named):
+    problems = mod.option_problems(options)
+    assert any(named in problem for problem in problems), problems
+
+
+def test_every_invalid_option_is_reported_at_once():
+    problems = mod.option_problems(params(registry="r:99999", repository="Bad", tags=["-x"], timeout=0))
+    assert len(problems) == 4, problems
