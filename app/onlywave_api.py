@@ -73,6 +73,11 @@ log.setLevel(logging.INFO)
 log.propagate = False
 
 
+def describe(error):
+    """An error in one short line: its message's first line, or its type when it has none."""
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
 class Unavailable(Exception):
     """A dependency cannot be reached now: the request gets 503 with Retry-After."""
 
@@ -98,7 +103,7 @@ class Dependency:
         try:
             return action()
         except self.errors as e:
-            self.failed_at, self.reason = time.monotonic(), str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            self.failed_at, self.reason = time.monotonic(), describe(e)
             raise Unavailable(self.name, self.reason) from e
 
 
@@ -139,7 +144,7 @@ class Backends:
                 with self._connection().cursor() as cur:
                     cur.execute(statement, args)
                     return cur.fetchone()
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            except self.postgresql.errors:
                 self._db = None  # reconnect on the next try
                 raise
 
@@ -182,7 +187,7 @@ class Backends:
             try:
                 probe()
             except Exception as e:  # readiness reports every failure
-                problems[name] = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+                problems[name] = describe(e)
                 if name == "postgresql":
                     self._db = None
         return problems

@@ -24,11 +24,12 @@ failed_tasks() {
 # cluster (patroni: three host containers on a network of their own, long, so
 # make test runs it in the controller lane to even out the lanes' lengths) or
 # hosts (the other host-container scenarios).
+cluster_scenario=patroni
 scenarios_of() {
   case "$1" in
     aws) ls molecule/*/molecule.yml | cut -d/ -f2 | grep '^aws_' ;;
-    cluster) echo patroni ;;
-    *) ls molecule/*/molecule.yml | cut -d/ -f2 | grep -v '^aws_' | grep -vx patroni ;;
+    cluster) echo "$cluster_scenario" ;;
+    *) ls molecule/*/molecule.yml | cut -d/ -f2 | grep -v '^aws_' | grep -vx "$cluster_scenario" ;;
   esac
 }
 

@@ -63,7 +63,7 @@ def p99(values):
 def fail_fast_figures(result):
     """The writes' figures during a PostgreSQL outage (see the test for what they must be)."""
     writes, returned = result["writes"], result["returned"]
-    refused = [o for o in writes.outcomes if not o.ok]
+    refused = failed(writes)
     back = [o.started - returned for o in writes.outcomes if o.ok and o.started >= returned]
     return {
         "writes": len(writes.outcomes),

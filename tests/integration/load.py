@@ -90,7 +90,7 @@ class Load:
             "requests": len(self.outcomes),
             "seconds": round(seconds, 1),
             "rate": round(len(self.outcomes) / seconds, 1),
-            "non_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
+            "non_2xx": sum(1 for o in self.outcomes if o.status and not o.ok),
             "errors": sum(errors.values()),
             "statuses": dict(statuses),
             "error_kinds": dict(errors),
