@@ -28,6 +28,7 @@ class Outcome(NamedTuple):
     status: int  # 0 when no answer came (error names what happened)
     error: str
     retry_after: str  # the Retry-After header, "" without one
+    created: object = None  # the "id" a POST's 201 answer named: an acknowledged write
 
     @property
     def ok(self):
@@ -51,8 +52,9 @@ class Load:
             else:
                 answer = session.post(self.url, json=self.body, verify=self.ca, timeout=self.timeout)
             version = answer.json().get("version") if answer.ok and self.body is None else None
+            created = answer.json().get("id") if answer.status_code == 201 else None
             retry_after = answer.headers.get("Retry-After", "")
-            outcome = Outcome(started, time.monotonic() - started, answer.status_code, "", retry_after)
+            outcome = Outcome(started, time.monotonic() - started, answer.status_code, "", retry_after, created)
         except (requests.RequestException, json.JSONDecodeError) as e:
             version, outcome = None, Outcome(started, time.monotonic() - started, 0, type(e).__name__, "")
         with self.lock:

@@ -32,6 +32,11 @@ BAD_VALUES = [
         "postgresql_primary must name the primary's inventory host",
     ),
     ({"postgresql_replication_sources": ["10.0.0.1"]}, "postgresql_replication_sources must be networks"),
+    (
+        {"postgresql_hba_rules": [{"type": "host", "database": "all", "user": "all", "address": "0.0.0.0/0"}]},
+        "admit every address: name the networks",
+    ),
+    ({"postgresql_users": [{"name": "onlywave", "password": ""}]}, "a password must have at least 16 characters"),
     ({"backup_assets_bucket": "Not_A_Bucket"}, "backup_assets_bucket must be empty or an S3 bucket name"),
     ({"node_exporter_port": 70000}, "node_exporter_port must be a TCP port"),
     ({"postgres_exporter_password": ""}, "postgres_exporter_password must not be empty"),
@@ -52,15 +57,20 @@ def test_a_bad_value_fails_preflight_naming_the_variable(env, extra_vars, messag
     assert "changed=1" not in output
 
 
-# prod (with its probe hosts) has a monitoring host.
-MONITORING_BAD_VALUES = [
+# prod (with its probe hosts) has a monitoring host, an etcd member and a primary proxy.
+PROD_BAD_VALUES = [
     ({"prometheus_retention_days": 0}, "prometheus_retention_days must be at least 1"),
     ({"alertmanager_default_receiver": "nobody"}, "'nobody' is not in alertmanager_receivers"),
+    ({"primary_proxy_check_interval": "often"}, "primary_proxy_check_interval must be a duration"),
+    ({"primary_proxy_redis_port": 70000}, "Ports must be 1-65535: {'primary_proxy_redis_port': 70000}"),
+    ({"postgresql_patroni_etcd_hosts": ["etcd1"]}, "postgresql_patroni_etcd_hosts entries must be address:port"),
 ]
 
 
-@pytest.mark.parametrize(("extra_vars", "message"), MONITORING_BAD_VALUES, ids=["retention", "receiver"])
-def test_a_bad_monitoring_value_fails_preflight(extra_vars, message):
+@pytest.mark.parametrize(
+    ("extra_vars", "message"), PROD_BAD_VALUES, ids=["retention", "receiver", "proxy-interval", "proxy-port", "etcd"]
+)
+def test_a_bad_prod_value_fails_preflight(extra_vars, message):
     result = run("ansible-playbook", "site.yml", *inventory_args("prod"), "-e", json.dumps(extra_vars), check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr

@@ -1,7 +1,7 @@
 """The prod rehearsal (docs/rehearsal.md): `make rehearsal` from an empty emulator creates the AWS
 layer from prod's own values, boots its instances as local hosts, configures every tier in one
 site.yml and changes nothing on the second run; then a release goes out through the target group,
-the API answers writes and reads through the ALB stand-in, the primary backs up into the
+the API answers writes and reads through the ALB stand-in, the Patroni leader backs up into the
 emulator's S3, Prometheus sees every target up and the logs leave for where Logstash would listen.
 
 It starts and ends with `make rehearsal-down`. The tests run in file order and share the hosts.
@@ -132,14 +132,58 @@ def test_the_aws_ec2_inventory_spreads_each_tier_over_the_zones(rehearsal):
         assert address in on(rehearsal, host, "hostname", "-I").split()
 
 
-def test_the_replica_in_the_second_zone_streams_from_the_primary_in_the_first(rehearsal):
-    primary, replica = in_zone(rehearsal, "database", 0), in_zone(rehearsal, "database", 1)
-    sql = "SELECT host(client_addr) || ' ' || state FROM pg_stat_replication"
-    streaming = on(rehearsal, primary, "runuser", "-u", "postgres", "--", "psql", "-Atc", sql)
-    assert streaming == f"{hostvar(rehearsal, replica, 'private_ip_address')} streaming"
-    assert (
-        on(rehearsal, replica, "runuser", "-u", "postgres", "--", "psql", "-Atc", "SELECT pg_is_in_recovery()") == "t"
+FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+
+
+def get_on(rehearsal, host, port, path):
+    """GET http://<host's address>:<port><path> from inside that host; its body, None if it failed."""
+    address = hostvar(rehearsal, host, "private_ip_address")
+    answer = run("docker", "exec", address, "python3", "-c", FETCH, f"http://{address}:{port}{path}", check=False)
+    return answer.stdout if answer.returncode == 0 else None
+
+
+def patroni_cluster_on(rehearsal, host):
+    """Patroni's view of the cluster, from its REST API on one database host."""
+    answer = get_on(rehearsal, host, 8008, "/cluster")
+    if answer is None:
+        raise RuntimeError(f"Patroni on {host} does not answer")
+    return json.loads(answer)
+
+
+def patroni_cluster(rehearsal):
+    return patroni_cluster_on(rehearsal, hosts(rehearsal, "database")[0])
+
+
+def streams(rehearsal, leading, member):
+    """Whether `member` streams from the leader `leading` (its pg_stat_replication; Patroni 3.0.2's
+    REST API says "running" for a replica, streaming or not)."""
+    sql = f"SELECT count(*) FROM pg_stat_replication WHERE application_name = '{member}' AND state = 'streaming'"
+    answer = run("docker", "exec", hostvar(rehearsal, leading, "private_ip_address"),
+                 "runuser", "-u", "postgres", "--", "psql", "-Atc", sql, check=False)  # fmt: skip
+    return answer.stdout.strip() == "1"
+
+
+def leader(rehearsal, asking=None):
+    """The member that leads, as Patroni on `asking` (default: the first database host) says."""
+    members = patroni_cluster_on(rehearsal, asking or hosts(rehearsal, "database")[0])["members"]
+    return next(m["name"] for m in members if m["role"] == "leader")
+
+
+def test_patroni_leads_with_every_other_member_streaming_and_etcd_has_its_members(rehearsal):
+    members = patroni_cluster(rehearsal)["members"]
+    database = hosts(rehearsal, "database")
+    assert sorted(m["name"] for m in members) == database
+    assert [m["role"] for m in members].count("leader") == 1
+    replicas = [m for m in members if m["role"] != "leader"]
+    assert all(streams(rehearsal, leader(rehearsal), m["name"]) for m in replicas), members
+    if replicas:  # synchronous_mode: the replica acknowledges every commit
+        assert [m["role"] for m in replicas].count("sync_standby") == 1, members
+    etcd = hosts(rehearsal, "etcd")
+    listed = json.loads(
+        on(rehearsal, etcd[0], "etcdctl", "member", "list", "--write-out", "json", env={"ETCDCTL_API": "3"})
     )
+    assert sorted(m["name"] for m in listed["members"]) == sorted(etcd)
+    print(f"Patroni: leader {leader(rehearsal)}, {len(replicas)} streaming replica(s); etcd: {len(etcd)} members")
 
 
 def test_three_sentinels_agree_on_the_primary_in_the_first_zone(rehearsal):
@@ -184,6 +228,19 @@ def test_a_release_goes_out_through_the_target_group_and_serves_writes_and_reads
     print(f"ALB stand-in served the release {waited:.1f} s after the deploy; a note written and read back")
 
 
+def test_the_api_containers_reach_the_leader_and_the_redis_primary_through_their_hosts_proxy(rehearsal):
+    probe = (
+        "import os, psycopg2, redis\n"
+        "with psycopg2.connect(os.environ['DATABASE_URL']) as db, db.cursor() as cur:\n"
+        "    cur.execute('SELECT host(inet_server_addr()), pg_is_in_recovery()')\n"
+        "    print(*cur.fetchone())\n"
+        "print(redis.Redis.from_url(os.environ['REDIS_URL']).set('onlywave:rehearsal', 'proxied'))\n"
+    )
+    expected = f"{hostvar(rehearsal, leader(rehearsal), 'private_ip_address')} False\nTrue"
+    for api in hosts(rehearsal, "api"):
+        assert on(rehearsal, api, "docker", "exec", "onlywave-api-1", "python3", "-c", probe) == expected
+
+
 def watch_targets(arn, stop, seen):
     """Record the set of registered targets every 0.1 s until stop is set."""
     elb = emulator("elbv2")
@@ -221,14 +278,16 @@ def test_a_second_release_rolls_out_under_load_one_host_at_a_time(rehearsal, web
     assert set(summary["versions"]) <= {"1.1.0", "1.2.0"} and summary["versions"].get("1.2.0", 0) > 0
 
 
-def test_the_primary_dumps_into_the_emulators_backups_bucket(rehearsal):
-    primary, replica = in_zone(rehearsal, "database", 0), in_zone(rehearsal, "database", 1)
-    on(rehearsal, primary, "systemctl", "start", "onlywave-backup.service")
+def test_only_the_leader_dumps_into_the_emulators_backups_bucket(rehearsal):
+    now_leading = leader(rehearsal)
+    for host in hosts(rehearsal, "database"):
+        on(rehearsal, host, "systemctl", "start", "onlywave-backup.service")
     keys = [o["Key"] for o in emulator("s3").list_objects_v2(Bucket=AWS["aws_s3_backups_bucket"])["Contents"]]
     dumps = [k for k in keys if k.endswith(".dump")]
     assert len(dumps) == 1 and f"{dumps[0]}.sha256" in keys, keys
-    # The replica has no dump job: only the primary's timer exists.
-    assert "onlywave-backup.timer" not in on(rehearsal, replica, "systemctl", "list-timers", "--all", "--no-pager")
+    for host in hosts(rehearsal, "database"):
+        said = on(rehearsal, host, "journalctl", "-u", "onlywave-backup.service", "--no-pager", "-o", "cat")
+        assert ("is a replica" in said) == (host != now_leading), said
 
 
 def prometheus(rehearsal, query):
@@ -250,6 +309,7 @@ def test_prometheus_sees_every_target_of_every_tier_up(rehearsal):
     assert jobs["postgresql"] == len(hosts(rehearsal, "database"))
     assert jobs["redis"] == len(servers)
     assert jobs["api"] == len(hosts(rehearsal, "api"))
+    assert jobs["etcd"] == len(hosts(rehearsal, "etcd"))
 
 
 def test_the_api_logs_leave_for_where_logstash_would_listen(rehearsal):
@@ -266,6 +326,186 @@ def test_the_api_logs_leave_for_where_logstash_would_listen(rehearsal):
 
     senders, seconds = wait_for("API lines from every API host", from_every_api_host, 90, every=2)
     print(f"log lines from {sorted(senders)} at the logging host after {seconds:.1f} s")
+
+
+# Issue 16's drills, in prod's rehearsal, each under a steady 30 requests/s through the ALB
+# stand-in: /version, reads of a cached note and writes, 10 requests/s each.
+
+
+def steady_load():
+    cached = requests.post(f"{ALB}/notes", json={"text": "cached before the drill"}, timeout=10).json()["id"]
+    requests.get(f"{ALB}/notes/{cached}", timeout=10)
+    return (
+        Load(f"{ALB}/version", rate=10),
+        Load(f"{ALB}/notes/{cached}", rate=10, workers=4),
+        Load(f"{ALB}/notes", rate=10, workers=4, body={"text": "written during a drill"}),
+    )
+
+
+def under_steady_load(fault, then):
+    """fault() 3 s into steady_load(), then then() while the load goes on; returns the loads, when
+    the fault began and what then() returned."""
+    loads = steady_load()
+    with loads[0], loads[1], loads[2]:
+        time.sleep(3)
+        began = time.monotonic()
+        fault()
+        result = then()
+    return loads, began, result
+
+
+def drill_figures(loads, since):
+    """Requests, failures and the error window (the last failed request's start, seconds after `since`)."""
+    version, reads, writes = loads
+    every = version.outcomes + reads.outcomes + writes.outcomes
+    failed = [o for o in every if not o.ok]
+    return {
+        "requests": len(every),
+        "failed": len(failed),
+        "version_failed": len([o for o in version.outcomes if not o.ok]),
+        "reads_failed": len([o for o in reads.outcomes if not o.ok]),
+        "writes_failed": len([o for o in writes.outcomes if not o.ok]),
+        "failed_kinds": sorted({(o.status, o.error) for o in failed}),
+        "error_window_s": round(max((o.started - since for o in failed), default=0.0), 1),
+    }
+
+
+def skip_without_replicas():
+    if ENV != "prod":
+        pytest.skip(f"{ENV} runs one host of each data tier: nothing to fail over to (prod's rehearsal drills it)")
+
+
+def redis_primary(rehearsal, asking):
+    """The Redis primary's address, as the Sentinel on the cache host `asking` names it."""
+    auth = {"REDISCLI_AUTH": rehearsal["secrets"]["vault_redis_password"]}
+    ask = ["redis-cli", "-p", "26379", "SENTINEL", "get-master-addr-by-name", "onlywave"]
+    answer = on(rehearsal, asking, *ask, env=auth)
+    return answer.split()[0] if answer else None
+
+
+def in_last_zone(rehearsal, group):
+    return in_zone(rehearsal, group, len(AWS["aws_vpc_availability_zones"]) - 1)
+
+
+def test_drill_the_postgresql_leader_killed_under_load(rehearsal):
+    skip_without_replicas()
+    old = leader(rehearsal)
+    survivor = next(h for h in hosts(rehearsal, "database") if h != old)
+    container = hostvar(rehearsal, old, "private_ip_address")
+
+    def new_leader():
+        try:
+            members = patroni_cluster_on(rehearsal, survivor)["members"]
+        except (RuntimeError, ValueError, KeyError):
+            return None
+        lead = [m["name"] for m in members if m["role"] == "leader" and m["state"] == "running"]
+        return lead[0] if lead and lead[0] != old else None
+
+    def elected_then_ten_seconds():
+        found = wait_for("another member leads", new_leader, 90, every=1)
+        time.sleep(10)
+        return found
+
+    loads, killed, (elected, led_after) = under_steady_load(
+        lambda: run("docker", "kill", container), elected_then_ten_seconds
+    )
+    figures = drill_figures(loads, killed)
+    acknowledged = [o.created for o in loads[2].outcomes if o.created is not None]
+    stored = on(
+        rehearsal, elected, "runuser", "-u", "postgres", "--", "psql", "-d", "onlywave", "-Atc",
+        f"SELECT count(*) FROM notes WHERE id IN ({','.join(str(int(i)) for i in acknowledged)})",
+    )  # fmt: skip
+    figures.update(new_leader_after_s=round(led_after, 1), acknowledged=len(acknowledged), on_new_leader=int(stored))
+    print(f"\ndrill, PostgreSQL leader {old} killed: {figures}")
+    run("docker", "start", container)
+
+    def rejoined():
+        return streams(rehearsal, elected, old) or None
+
+    _, rejoined_after = wait_for("the old leader streams again", rejoined, 180, every=2)
+    print(f"the old leader {old} streams from {elected} {rejoined_after:.1f} s after its container started")
+    assert figures["version_failed"] == 0 and figures["reads_failed"] == 0, figures
+    assert figures["error_window_s"] <= 30, figures
+    assert figures["acknowledged"] > 0 and figures["on_new_leader"] == figures["acknowledged"], figures
+
+
+def test_drill_the_redis_primary_killed_under_load(rehearsal):
+    skip_without_replicas()
+    watcher = in_last_zone(rehearsal, "cache")  # runs only a Sentinel
+    primary = redis_primary(rehearsal, watcher)
+    host = next(h for h in hosts(rehearsal, "cache") if hostvar(rehearsal, h, "private_ip_address") == primary)
+
+    def ready_three_times():
+        return all(requests.get(f"{ALB}/ready", timeout=5).status_code == 200 for _ in range(3)) or None
+
+    def ready_then_five_seconds():
+        time.sleep(1)
+        _, waited = wait_for("every API host ready on the new primary", ready_three_times, 60, every=0.5)
+        time.sleep(5)
+        return waited + 1
+
+    loads, killed, ready_after = under_steady_load(lambda: run("docker", "kill", primary), ready_then_five_seconds)
+    figures = drill_figures(loads, killed)
+    figures.update(api_ready_after_s=round(ready_after, 1), new_primary=redis_primary(rehearsal, watcher))
+    print(f"\ndrill, Redis primary {host} killed: {figures}")
+    run("docker", "start", primary)
+    auth = {"REDISCLI_AUTH": rehearsal["secrets"]["vault_redis_password"]}
+
+    def a_replica_again():
+        return "role:slave" in on(rehearsal, host, "redis-cli", "INFO", "replication", env=auth) or None
+
+    _, back_after = wait_for("the old Redis primary is a replica", a_replica_again, 120, every=2)
+    print(f"the old Redis primary {host} replicates from {figures['new_primary']} {back_after:.1f} s after its start")
+    assert figures["new_primary"] not in (None, primary), figures
+    assert figures["failed"] == 0, figures
+    assert figures["api_ready_after_s"] <= 10, figures
+
+
+def test_drill_one_api_host_killed_under_load(rehearsal):
+    host = hosts(rehearsal, "api")[0]
+    container = hostvar(rehearsal, host, "private_ip_address")
+    loads, killed, _ = under_steady_load(lambda: run("docker", "kill", container), lambda: time.sleep(25))
+    figures = drill_figures(loads, killed)
+    every = loads[0].outcomes + loads[1].outcomes + loads[2].outcomes
+    # The stand-in checks every 2 s and takes a target out after 2 failures (AWS's: every 5 s).
+    figures["failed_10s_after"] = len([o for o in every if not o.ok and o.started >= killed + 10])
+    print(f"\ndrill, API host {host} killed: {figures}")
+    run("docker", "start", container)
+    _, back_after = wait_for("the API host serves again", lambda: get_on(rehearsal, host, 8000, "/health"), 180, 2)
+    print(f"the API host {host} answered /health {back_after:.1f} s after its container started")
+    assert figures["failed_10s_after"] == 0, figures
+
+
+def test_drill_one_zone_stopped_under_load(rehearsal):
+    skip_without_replicas()
+    zone = AWS["aws_vpc_availability_zones"][0]
+    stopped = [h for h in hosts(rehearsal, "all") if hostvar(rehearsal, h, "placement")["availability_zone"] == zone]
+    containers = [hostvar(rehearsal, h, "private_ip_address") for h in stopped]
+    loads, killed, _ = under_steady_load(lambda: run("docker", "kill", *containers), lambda: time.sleep(75))
+    figures = drill_figures(loads, killed)
+    print(f"\ndrill, zone {zone} stopped ({', '.join(stopped)}): {figures}")
+    run("docker", "start", *containers)
+    outside = in_last_zone(rehearsal, "cache")
+    database = [h for h in hosts(rehearsal, "database") if h in stopped]
+    survivor = next(h for h in hosts(rehearsal, "database") if h not in stopped)
+
+    def back():
+        now_leading = leader(rehearsal, asking=survivor)
+        streaming = all(streams(rehearsal, now_leading, h) for h in database if h != now_leading)
+        return (streaming and redis_primary(rehearsal, outside) is not None) or None
+
+    _, back_after = wait_for("the zone's PostgreSQL member streams again", back, 180, every=2)
+    print(f"the zone's hosts are back: their PostgreSQL member streams {back_after:.1f} s after they started")
+    assert figures["error_window_s"] <= 60, figures
+
+
+def test_site_yml_after_the_drills_changes_nothing(rehearsal):
+    start = time.monotonic()
+    result = run("scripts/rehearsal.sh", "site", env=AWS_ENV, timeout=1800, check=False)
+    recap = result.stdout[result.stdout.rfind("PLAY RECAP") :]
+    print(f"\nsite.yml after the drills: {time.monotonic() - start:.1f} s")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.findall(r"changed=(\d+)", recap) and set(re.findall(r"changed=(\d+)", recap)) == {"0"}, recap
 
 
 def test_make_rehearsal_down_leaves_nothing(rehearsal):

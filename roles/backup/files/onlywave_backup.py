@@ -22,6 +22,9 @@ After each of backup, assets and logs, the backups under the prefix it wrote
 are rotated with BACKUP_RETENTION (JSON: hourly, daily, weekly, monthly,
 yearly, max_age_days), by the planner of onlywave.infra.backup_rotate,
 installed beside this file. Settings come from /etc/onlywave/backup.env.
+With BACKUP_PRIMARY_ONLY=true (a Patroni cluster, where the leader moves),
+backup and assets do nothing while this host's PostgreSQL is a replica, so
+exactly one member makes them: whichever leads.
 """
 
 import argparse
@@ -252,6 +255,12 @@ def restore(database, source, chosen, force):
     print(f"restore: s3://{bucket}/{key} (sha256 {actual}) -> {database}")
 
 
+def is_replica():
+    """Whether this host's PostgreSQL is in recovery: a replica of another member."""
+    answer = as_postgres("psql", "-Atc", "SELECT pg_is_in_recovery()", capture_output=True, text=True)
+    return answer.stdout.strip() == "t"
+
+
 def table_sums(database):
     """{table: "rows md5"} of every user table, the rows in a stable order."""
     tables = as_postgres(
@@ -301,6 +310,9 @@ def main():
         if database is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", database):
             sys.exit(f"{args.command}: {database!r} is not a plain database name")
     load_settings_file()
+    if args.command in ("backup", "assets") and os.environ.get("BACKUP_PRIMARY_ONLY") == "true" and is_replica():
+        print(f"{args.command}: PostgreSQL here is a replica; the primary makes this backup")
+        return
     if args.command == "backup":
         backup()
     elif args.command == "assets":
