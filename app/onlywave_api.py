@@ -28,6 +28,7 @@ import time
 
 import boto3
 import psycopg2
+import psycopg2.errors
 import redis
 from botocore.config import Config
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -118,9 +119,13 @@ class Backends:
         self.env = env
         self._db = self._cache = self._s3 = None
         self._connecting = threading.Lock()
-        # Only the errors that mean "cannot reach it now"; any other is the request's own.
-        self.postgresql = Dependency("postgresql", (psycopg2.OperationalError, psycopg2.InterfaceError))
-        self.redis = Dependency("redis", (redis.ConnectionError, redis.TimeoutError))
+        # Only the errors that mean "cannot reach it now"; any other is the request's own. A server
+        # that has just stopped being the primary (a failover) refuses writes as read-only: that is
+        # "not now" too, and the next connection goes through the proxy to the new primary.
+        self.postgresql = Dependency(
+            "postgresql", (psycopg2.OperationalError, psycopg2.InterfaceError, psycopg2.errors.ReadOnlySqlTransaction)
+        )
+        self.redis = Dependency("redis", (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ReadOnlyError))
 
     def _connection(self):
         with self._connecting:

@@ -27,8 +27,8 @@ BAD_VALUES = [
     ({"redis_primary_address": "cache1.internal"}, "redis_primary_address must be an IP address"),
     ({"redis_server": False, "redis_sentinel": False}, "the host would run nothing"),
     ({"postgresql_replication_password": "short"}, "postgresql_replication_password must have at least 16"),
-    (
-        {"postgresql_replication_role": "replica", "postgresql_primary": "nosuchhost"},
+    (  # without Patroni (prod runs it, and Patroni ignores these)
+        {"postgresql_patroni": False, "postgresql_replication_role": "replica", "postgresql_primary": "nosuchhost"},
         "postgresql_primary must name the primary's inventory host",
     ),
     ({"postgresql_replication_sources": ["10.0.0.1"]}, "postgresql_replication_sources must be networks"),
