@@ -44,11 +44,13 @@ def emulator(service):
                         aws_access_key_id="emulator", aws_secret_access_key="emulator")  # fmt: skip
 
 
-def on(rehearsal, host, *command, env=None):
-    """Run a command in a rehearsal host (its container is named after its private address)."""
+def on(rehearsal, host, *command, env=None, check=True):
+    """Run a command in a rehearsal host (its container is named after its private address); its
+    output. With check=False, None when it fails (a host that is still starting, say)."""
     extra = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
     container = hostvar(rehearsal, host, "private_ip_address")
-    return run("docker", "exec", *extra, container, *command).stdout.strip()
+    answer = run("docker", "exec", *extra, container, *command, check=check)
+    return answer.stdout.strip() if answer.returncode == 0 else None
 
 
 class Rehearsal(dict):
@@ -138,8 +140,7 @@ FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], t
 def get_on(rehearsal, host, port, path):
     """GET http://<host's address>:<port><path> from inside that host; its body, None if it failed."""
     address = hostvar(rehearsal, host, "private_ip_address")
-    answer = run("docker", "exec", address, "python3", "-c", FETCH, f"http://{address}:{port}{path}", check=False)
-    return answer.stdout if answer.returncode == 0 else None
+    return on(rehearsal, host, "python3", "-c", FETCH, f"http://{address}:{port}{path}", check=False)
 
 
 def patroni_cluster_on(rehearsal, host):
@@ -158,9 +159,7 @@ def streams(rehearsal, leading, member):
     """Whether `member` streams from the leader `leading` (its pg_stat_replication; Patroni 3.0.2's
     REST API says "running" for a replica, streaming or not)."""
     sql = f"SELECT count(*) FROM pg_stat_replication WHERE application_name = '{member}' AND state = 'streaming'"
-    answer = run("docker", "exec", hostvar(rehearsal, leading, "private_ip_address"),
-                 "runuser", "-u", "postgres", "--", "psql", "-Atc", sql, check=False)  # fmt: skip
-    return answer.stdout.strip() == "1"
+    return on(rehearsal, leading, "runuser", "-u", "postgres", "--", "psql", "-Atc", sql, check=False) == "1"
 
 
 def leader(rehearsal, asking=None):
@@ -449,12 +448,13 @@ def test_drill_the_redis_primary_killed_under_load(rehearsal):
     figures.update(api_ready_after_s=round(ready_after, 1), new_primary=redis_primary(rehearsal, watcher))
     print(f"\ndrill, Redis primary {host} killed: {figures}")
     run("docker", "start", primary)
-    auth = rehearsal["secrets"]["vault_redis_password"]
+    auth = {"REDISCLI_AUTH": rehearsal["secrets"]["vault_redis_password"]}
 
     def a_replica_again():  # redis-cli fails until the server is up again
-        asked = run("docker", "exec", "-e", f"REDISCLI_AUTH={auth}", primary, "redis-cli", "INFO", "replication",
-                    check=False)  # fmt: skip
-        return "role:slave" in asked.stdout or None
+        return (
+            "role:slave" in (on(rehearsal, host, "redis-cli", "INFO", "replication", env=auth, check=False) or "")
+            or None
+        )
 
     _, back_after = wait_for("the old Redis primary is a replica", a_replica_again, 120, every=2)
     print(f"the old Redis primary {host} replicates from {figures['new_primary']} {back_after:.1f} s after its start")
