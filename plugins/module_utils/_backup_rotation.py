@@ -8,7 +8,8 @@ including its timestamp (``db-20261129T020000Z.dump`` and its ``.sha256``
 are one backup). Calendar periods are taken in the policy's time zone:
 hourly (local date and hour), daily (local date), weekly (ISO year and week),
 monthly, yearly. For each calendar rule with count N, the newest backup of each
-of the N newest periods that have a backup is kept. max_age_days keeps every
+of the N latest periods that have a backup is kept; a period is its key (the local
+date and hour, for hourly), so an hour that a clock change runs twice is one hour. max_age_days keeps every
 backup no older than that. A backup is kept if any rule keeps it; the newest
 backup is always kept. Ties on time are broken by the stem's name.
 """
@@ -167,19 +168,77 @@ def oldest_first(stamps):
     return order
 
 
-def period_start(rule, local, zone):
-    """The first instant of a local datetime's period (fold 0: a repeated hour's first
-    occurrence; a start that falls in a DST gap maps to the transition itself)."""
+# Every zone's UTC offsets lie within a span shorter than this (about 31 hours, counting
+# the local mean times of the 19th century): a backup this much older than another one
+# shows an earlier local time, so its period key is no later.
+_OFFSET_SPAN = 2 * 86400
+
+
+def _period_bounds(rule, local):
+    """A local datetime's period, as naive wall-clock times [start, end)."""
     if rule == "hourly":
-        return datetime(local.year, local.month, local.day, local.hour, tzinfo=zone)
+        start = datetime(local.year, local.month, local.day, local.hour)
+        return start, start + timedelta(hours=1)
     if rule == "daily":
-        return datetime(local.year, local.month, local.day, tzinfo=zone)
+        start = datetime(local.year, local.month, local.day)
+        return start, start + timedelta(days=1)
     if rule == "weekly":
         monday = local.date() - timedelta(days=local.weekday())
-        return datetime(monday.year, monday.month, monday.day, tzinfo=zone)
+        start = datetime(monday.year, monday.month, monday.day)
+        return start, start + timedelta(days=7)
     if rule == "monthly":
-        return datetime(local.year, local.month, 1, tzinfo=zone)
-    return datetime(local.year, 1, 1, tzinfo=zone)
+        return datetime(local.year, local.month, 1), datetime(local.year + local.month // 12, local.month % 12 + 1, 1)
+    return datetime(local.year, 1, 1), datetime(local.year + 1, 1, 1)
+
+
+def _single_instant(wall, zone):
+    """The POSIX time at which the zone's clock shows wall, or None when it shows it
+    twice (clocks went back) or never (clocks went forward)."""
+    first = wall.replace(tzinfo=zone).timestamp()
+    return first if wall.replace(tzinfo=zone, fold=1).timestamp() == first else None
+
+
+def _run_start(rule, local, zone):
+    """The first instant of local's period when the period is one unbroken run of time,
+    that is, when the clock shows its start and its end exactly once; else None.
+
+    A period is broken where a clock change crosses one of its bounds: in
+    Pacific/Chatham, local 02:45 to 03:45 repeats, so hour 03 runs twice with a
+    slice of hour 02 between."""
+    try:
+        start, end = _period_bounds(rule, local)
+    except (OverflowError, ValueError):  # the last period of year 9999
+        return None
+    first = _single_instant(start, zone)
+    return first if first is not None and _single_instant(end, zone) is not None else None
+
+
+def _newest_of_newest_periods(rule, count, newest_first, negated, backups, zone):
+    """The newest backup of each of the count latest periods (by period key) that have one.
+
+    Walks the backups newest first. From a period's newest backup it jumps (bisect)
+    to the first backup before the period's start when the period is one unbroken run
+    of time; otherwise it steps to the next backup. Periods are grouped by key, so a
+    period that a clock change splits in two is one period. Once count periods are
+    found it goes on for _OFFSET_SPAN, the only stretch where an older backup can
+    still show a later local time."""
+    found = {}
+    stop_before = None
+    i = 0
+    while i < len(newest_first):
+        stamp = -negated[i]
+        if stop_before is not None and stamp < stop_before:
+            break
+        stem = newest_first[i]
+        local = backups[stem].astimezone(zone)
+        key = period_key(rule, local)
+        if key not in found:
+            found[key] = stem
+            if stop_before is None and len(found) >= count:
+                stop_before = stamp - _OFFSET_SPAN
+        start = _run_start(rule, local, zone)
+        i = i + 1 if start is None else max(i + 1, bisect_right(negated, -start))
+    return [(key, found[key]) for key in sorted(found, reverse=True)[:count]]
 
 
 def plan(backups, policy, now, zone):
@@ -195,9 +254,9 @@ def plan_in_order(backups, policy, now, zone):
     Returns ({stem: [reasons]} for the kept ones, all stems newest first); the
     others are to be deleted.
 
-    Backups are sorted newest first once; each rule then jumps from the newest
-    backup of a period to the first backup before that period's start (bisect),
-    so its cost grows with the periods it keeps, not with the backups."""
+    Backups are sorted newest first once; each rule then visits one backup per
+    period (see _newest_of_newest_periods), so its cost grows with the periods it
+    keeps, not with the backups."""
     if not backups:
         return {}, []
     stamps = {stem: when.timestamp() for stem, when in backups.items()}
@@ -205,14 +264,10 @@ def plan_in_order(backups, policy, now, zone):
     negated = [-stamps[stem] for stem in newest_first]  # ascending, for bisect
     kept = {newest_first[0]: ["newest"]}
     for rule in CALENDAR_RULES:
-        left = policy.get(rule) or 0
-        i = 0
-        while left > 0 and i < len(newest_first):
-            stem = newest_first[i]
-            local = backups[stem].astimezone(zone)
-            kept.setdefault(stem, []).append(f"{rule} {'-'.join(f'{k:02d}' for k in period_key(rule, local))}")
-            i = bisect_right(negated, -period_start(rule, local, zone).timestamp())
-            left -= 1
+        count = policy.get(rule) or 0
+        if count > 0:
+            for key, stem in _newest_of_newest_periods(rule, count, newest_first, negated, backups, zone):
+                kept.setdefault(stem, []).append(f"{rule} {'-'.join(f'{k:02d}' for k in key)}")
     max_age = policy.get("max_age_days")
     if max_age is not None:
         young = bisect_right(negated, -(now - timedelta(days=max_age)).timestamp())

@@ -88,28 +88,6 @@ options:
     type: list
     elements: str
     required: true
-  username:
-    description: User for the destination registry (basic auth or a token service).
-    type: str
-  password:
-    description: Password for the destination registry, from vault.
-    type: str
-  docker_config:
-    description: A Docker C(config.json) whose C(auths) entry for the registry holds its credentials.
-    type: path
-  ecr:
-    description:
-      - The destination is an ECR registry (C(<account>.dkr.ecr.<region>.amazonaws.com)); a fresh
-        token comes from ECR's GetAuthorizationToken with the usual AWS credential chain. Never logged.
-    type: bool
-    default: false
-  ca_path:
-    description: CA bundle that signs the destination registry's certificate.
-    type: path
-  allow_insecure_http:
-    description: Speak plain HTTP to the destination registry. Only for registries that cannot do TLS.
-    type: bool
-    default: false
   compression_level:
     description:
       - gzip level of pushed layers; 1 is fastest, 9 smallest.
@@ -118,22 +96,12 @@ options:
     type: int
     default: 1
     choices: [1, 2, 3, 4, 5, 6, 7, 8, 9]
-  retries:
-    description: Retries of a request after a connection error, 408, 429 or 5xx, with exponential backoff; 0 or more.
-    type: int
-    default: 5
-  retry_delay:
-    description: Seconds before the first retry; doubled for each next one; not negative.
-    type: float
-    default: 0.5
-  timeout:
-    description: Seconds a request may wait for the registry; at least 1.
-    type: int
-    default: 60
   docker_host:
     description: The Docker engine that holds O(image).
     type: str
     default: unix:///var/run/docker.sock
+extends_documentation_fragment:
+  - onlywave.infra.registry
 requirements:
   - requests
   - docker (the Python SDK), for O(image)
@@ -209,12 +177,10 @@ layers_mounted:
   type: int
 """
 
-import base64
 import gzip
 import hashlib
 import json
 import os
-import re
 import shutil
 import tarfile
 import tempfile
@@ -223,10 +189,19 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.onlywave.infra.plugins.module_utils._registry import (
     LIST_TYPES,
-    Registry,
     RegistryError,
     requests,
     sha256_digest,
+)
+from ansible_collections.onlywave.infra.plugins.module_utils._registry_access import (
+    TAG,
+    connect,
+    credential_options,
+    reference_problem,
+    registry_problem,
+    repository_problem,
+    request_options,
+    request_problems,
 )
 
 try:
@@ -238,55 +213,6 @@ SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
 LAYER_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 CHUNK = 1024 * 1024
-
-
-# --- credentials ----------------------------------------------------------------------------
-
-
-def docker_config_credentials(path, registry):
-    """(username, password) for registry from a Docker config file's auths, or (None, None)."""
-    with open(path) as f:
-        auths = json.load(f).get("auths", {})
-    for key in (registry, "https://" + registry, "http://" + registry):
-        entry = auths.get(key)
-        if entry and entry.get("auth"):
-            username, _colon, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            return username, password
-    return None, None
-
-
-def ecr_credentials(registry):
-    """(AWS, token) from ECR's GetAuthorizationToken for <account>.dkr.ecr.<region>.amazonaws.com."""
-    import boto3  # only for ECR
-
-    parts = registry.split(".")
-    if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"]:
-        raise RegistryError("protocol", f"{registry} is not an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)")
-    data = boto3.client("ecr", region_name=parts[3]).get_authorization_token(registryIds=[parts[0]])
-    token = base64.b64decode(data["authorizationData"][0]["authorizationToken"]).decode()
-    username, _colon, password = token.partition(":")
-    return username, password
-
-
-def connect(module, options):
-    """A Registry for the registry described by options (the module's or source's)."""
-    username, password = options.get("username"), options.get("password")
-    if options.get("ecr"):
-        username, password = ecr_credentials(options["registry"])
-    elif options.get("docker_config") and username is None:
-        username, password = docker_config_credentials(options["docker_config"], options["registry"])
-    if password:
-        module.no_log_values.add(password)
-    return Registry(
-        options["registry"],
-        username=username,
-        password=password,
-        ca_path=options.get("ca_path"),
-        insecure_http=options.get("allow_insecure_http", False),
-        retries=module.params["retries"],
-        delay=module.params["retry_delay"],
-        timeout=module.params["timeout"],
-    )
 
 
 # --- pushing a local image ------------------------------------------------------------------
@@ -525,35 +451,6 @@ def copy_blob(source, source_options, registry, repository, blob):
 
 # --- checking the options before any network call ----------------------------------------------
 
-# The distribution spec's grammar: a repository is path components joined by "/".
-REPOSITORY_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
-TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
-REGISTRY = re.compile(r"(?P<host>\[[^\]]*\]|[^:/\[\]]*)(?::(?P<port>[^:/]*))?")
-HOST = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\]"
-)
-
-
-def registry_problem(name, value):
-    """Why `value` is not a registry host[:port], naming the option; None when it is one."""
-    match = REGISTRY.fullmatch(value)
-    if not match or not HOST.fullmatch(match["host"]):
-        return f"{name} must be a registry host, optionally with :port (e.g. registry.example:5000); it is '{value}'"
-    port = match["port"]
-    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
-        return f"{name}: the port must be 1 to 65535; it is '{port}'"
-    return None
-
-
-def repository_problem(name, value):
-    if len(value) > 255 or not all(REPOSITORY_COMPONENT.fullmatch(part) for part in value.split("/")):
-        return (
-            f"{name} must be lower-case path components joined by '/' (each [a-z0-9] with '.', '_', '__' "
-            f"or '-' inside), at most 255 characters; it is '{value}'"
-        )
-    return None
-
 
 def option_problems(params):
     """Every invalid option, each message naming it; [] when all are valid."""
@@ -568,11 +465,7 @@ def option_problems(params):
     ]
     if len(set(params["tags"])) != len(params["tags"]):
         problems.append(f"tags lists a tag twice: {params['tags']}")
-    for name, least in (("retries", 0), ("timeout", 1)):
-        if params[name] < least:
-            problems.append(f"{name} must be at least {least}; it is {params[name]}")
-    if params["retry_delay"] < 0:
-        problems.append(f"retry_delay must not be negative; it is {params['retry_delay']}")
+    problems += request_problems(params)
     source = params.get("source")
     if source:
         problems += [
@@ -580,8 +473,7 @@ def option_problems(params):
             repository_problem("source.repository", source["repository"]),
         ]
         reference = source["reference"]
-        if not (TAG.fullmatch(reference) or DIGEST.fullmatch(reference)):
-            problems.append(f"source.reference must be a tag or a sha256 digest (sha256:<64 hex>); it is '{reference}'")
+        problems.append(reference_problem("source.reference", reference))
         same_place = source["registry"] == params["registry"] and source["repository"] == params["repository"]
         if same_place and reference in params["tags"]:
             problems.append(
@@ -594,17 +486,6 @@ def option_problems(params):
 # --- the module -------------------------------------------------------------------------------
 
 
-def registry_options():
-    return dict(
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        docker_config=dict(type="path"),
-        ecr=dict(type="bool", default=False),
-        ca_path=dict(type="path"),
-        allow_insecure_http=dict(type="bool", default=False),
-    )
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -615,18 +496,16 @@ def main():
                     registry=dict(type="str", required=True),
                     repository=dict(type="str", required=True),
                     reference=dict(type="str", required=True),
-                    **registry_options(),
+                    **credential_options(),
                 ),
             ),
             registry=dict(type="str", required=True),
             repository=dict(type="str", required=True),
             tags=dict(type="list", elements="str", required=True),
             compression_level=dict(type="int", default=1, choices=list(range(1, 10))),
-            retries=dict(type="int", default=5),
-            retry_delay=dict(type="float", default=0.5),
-            timeout=dict(type="int", default=60),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-            **registry_options(),
+            **credential_options(),
+            **request_options(),
         ),
         mutually_exclusive=[("image", "source")],
         required_one_of=[("image", "source")],

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import subprocess
@@ -7,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -102,3 +104,14 @@ def wait_for(what, check, timeout, every=1.0):
             return found, time.monotonic() - start
         time.sleep(every)
     pytest.fail(f"{what}: not within {timeout} s")
+
+
+def leaked(log, secrets):
+    """The names of the vault values that the log shows: as they are, URL-quoted, hex-encoded
+    (a RESP AUTH in a check), or as their SHA-256 (Redis ACL hashes)."""
+
+    def forms(value):
+        raw = str(value)
+        return {raw, quote(raw, safe=""), raw.encode().hex(), hashlib.sha256(raw.encode()).hexdigest()}
+
+    return sorted(name for name, value in secrets.items() if any(form in log for form in forms(value)))

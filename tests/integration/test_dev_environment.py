@@ -8,6 +8,7 @@ run in file order and share the environment.
 """
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 import yaml
-from conftest import Webhook, emulator_client, run, start_listener, wait_for
+from conftest import Webhook, emulator_client, leaked, run, start_listener, wait_for
 from faults import fail_fast_figures, failed, haproxy_servers, outage, write_note
 from load import Load
 
@@ -44,8 +45,11 @@ def dev_environment():
     run("ansible-playbook", "playbooks/dev_down.yml")
     volumes_before = set(dev_resources()["volumes"])
     start = time.monotonic()
-    up = run("make", "up", timeout=1800)
-    print(f"cold make up (containers, site.yml, URLs): {time.monotonic() - start:.1f} s")
+    # At -vvv with --diff, so that the log shows every command line, module result and diff
+    # (test_no_vault_value_appears_in_make_up_at_vvv_with_diff reads it).
+    verbose = {**os.environ, "ANSIBLE_VERBOSITY": "3", "ANSIBLE_DIFF_ALWAYS": "True"}
+    up = run("make", "up", timeout=1800, env=verbose)
+    print(f"cold make up (containers, site.yml at -vvv --diff, URLs): {time.monotonic() - start:.1f} s")
     secrets = yaml.safe_load(run("ansible-vault", "view", "inventories/dev/group_vars/all/vault.yml").stdout)
     yield {"up": up, "secrets": secrets, "volumes_before": volumes_before}
     run("ansible-playbook", "playbooks/dev_down.yml")
@@ -61,6 +65,14 @@ def test_make_up_ends_with_the_urls_and_their_answers(dev_environment):
         "API through the edge (nginx + ModSecurity): https://127.0.0.1:8443/version (HTTP 503)",
     ):
         assert line in output, output[-3000:]
+
+
+def test_no_vault_value_appears_in_make_up_at_vvv_with_diff(dev_environment):
+    up = dev_environment["up"]
+    log = up.stdout + up.stderr
+    assert "ESTABLISH DOCKER CONNECTION" in log and "--- before" in log  # -vvv and --diff were on
+    assert len(dev_environment["secrets"]) >= 5
+    assert leaked(log, dev_environment["secrets"]) == []
 
 
 def test_the_application_user_queries_postgresql_with_its_password(dev_environment):
@@ -172,6 +184,15 @@ def test_a_release_that_never_gets_ready_rolls_back_under_load(dev_environment, 
     assert versions_served() == {'{"version": "2.0.0", "commit": "unknown"}'}
     assert status["result"] == "rolled back" and "fault injected" in status["reason"]
     assert "rolled back" in Webhook.received[-1]["text"]
+
+
+def test_a_release_the_registry_lacks_fails_before_any_host_leaves_rotation(dev_environment, webhook):
+    result = deploy("2.0.2", webhook, "-e", "deploy_digest=sha256:" + "0" * 64)
+    assert result.returncode != 0
+    assert "does not hold 127.0.0.1:25000/onlywave/api@sha256:0000" in result.stdout, result.stdout[-3000:]
+    assert "Roll it out, host by host" not in result.stdout
+    assert sorted(servers_up()) == sorted(haproxy_servers(HAPROXY_STATS))
+    assert versions_served() == {'{"version": "2.0.0", "commit": "unknown"}'}
 
 
 def systemctl(container, unit, action):

@@ -41,6 +41,15 @@ BAD_VALUES = [
     ({"node_exporter_port": 70000}, "node_exporter_port must be a TCP port"),
     ({"postgres_exporter_password": ""}, "postgres_exporter_password must not be empty"),
     ({"docker_ecr_registries": ["ecr.example.com"]}, "docker_ecr_registries ['ecr.example.com']: each must be"),
+    ({"redis_port": 70000}, "redis_port and redis_sentinel_port must be two different ports"),
+    ({"postgres_exporter_db_port": 0}, "postgres_exporter_port and postgres_exporter_db_port must be ports"),
+    ({"backup_randomized_delay": "soon"}, "backup_randomized_delay must be a systemd time span"),
+    ({"backup_retention": {"daily": "seven"}}, "backup_retention's counts and max_age_days must be whole numbers"),
+    (  # 12 monthly backups against the bucket's 30-day lifecycle rule
+        {"backup_retention": {"monthly": 12}},
+        "backup_retention keeps backups up to 372 days old",
+    ),
+    ({"redis_users": [{"name": "app", "password": "changeme-changeme"}]}, "a password must have at least 16"),
 ]
 
 
@@ -64,11 +73,31 @@ PROD_BAD_VALUES = [
     ({"primary_proxy_check_interval": "often"}, "primary_proxy_check_interval must be a duration"),
     ({"primary_proxy_redis_port": 70000}, "Ports must be 1-65535: {'primary_proxy_redis_port': 70000}"),
     ({"postgresql_patroni_etcd_hosts": ["etcd1"]}, "postgresql_patroni_etcd_hosts entries must be address:port"),
+    ({"alertmanager_group_wait": "soon"}, "alertmanager_group_wait, alertmanager_group_interval and"),
+    (
+        {"vault_alertmanager_slack_url": "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXX"},
+        "empty or placeholders: vault_alertmanager_slack_url",
+    ),
+    (
+        {"vault_alertmanager_slack_url": "http://hooks.slack.com/services/TONLYWAVE1/BPROD/k3y"},
+        "alertmanager_receivers ['ops', 'on-call'] send notifications off the host in plain HTTP",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("extra_vars", "message"), PROD_BAD_VALUES, ids=["retention", "receiver", "proxy-interval", "proxy-port", "etcd"]
+    ("extra_vars", "message"),
+    PROD_BAD_VALUES,
+    ids=[
+        "retention",
+        "receiver",
+        "proxy-interval",
+        "proxy-port",
+        "etcd",
+        "group-wait",
+        "placeholder-secret",
+        "plain-http",
+    ],
 )
 def test_a_bad_prod_value_fails_preflight(extra_vars, message):
     result = run("ansible-playbook", "site.yml", *inventory_args("prod"), "-e", json.dumps(extra_vars), check=False)
@@ -77,14 +106,31 @@ def test_a_bad_prod_value_fails_preflight(extra_vars, message):
     assert "changed=1" not in result.stdout
 
 
+@pytest.mark.parametrize(("env", "refused"), [("dev", False), ("staging", True), ("prod", True)])
+def test_an_empty_vault_value_is_refused_outside_dev(env, refused):
+    result = run(
+        "ansible-playbook", "playbooks/preflight.yml", *inventory_args(env), "-e", "vault_example_token=", check=False
+    )
+    output = result.stdout + result.stderr
+    assert (result.returncode != 0) == refused
+    assert ("empty or placeholders: vault_example_token" in output) is True
+    assert ("WARNING: these vault values are empty or placeholders" in output) == (not refused)
+
+
 DEPLOY_BAD_VALUES = [
     ({"deploy_load_balancer": "nginx"}, "deploy_load_balancer must be haproxy or aws_target_group"),
     ({"deploy_load_balancer": "aws_target_group"}, "these have none: api1, api2, api3"),
     ({"deploy_load_balancer": "aws_target_group", "deploy_target_group": "a_b"}, "deploy_target_group must be"),
+    (
+        {"deploy_webhook_url": "http://hooks.example.org/deploys"},
+        "deploy_webhook_url sends the deploy's status off the host",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("extra_vars", "message"), DEPLOY_BAD_VALUES, ids=["balancer", "target-ids", "target-group"])
+@pytest.mark.parametrize(
+    ("extra_vars", "message"), DEPLOY_BAD_VALUES, ids=["balancer", "target-ids", "target-group", "plain-webhook"]
+)
 def test_a_bad_deploy_value_fails_before_anything_is_built(extra_vars, message):
     result = run(
         "ansible-playbook", "playbooks/deploy.yml", "-e", "deploy_version=9.9.9", "-e", json.dumps(extra_vars),

@@ -21,7 +21,7 @@ import boto3
 import pytest
 import requests
 import yaml
-from conftest import ROOT, Webhook, run, start_listener, wait_for
+from conftest import ROOT, Webhook, leaked, run, start_listener, wait_for
 from load import Load
 
 ENV = os.environ.get("REHEARSAL_ENV", "prod")
@@ -64,7 +64,9 @@ class Rehearsal(dict):
 def rehearsal():
     start = time.monotonic()
     # About 20 minutes alone on two cores; over 30 with the dev environment test beside it.
-    up = run("make", "rehearsal", f"ENV={ENV}", timeout=3600, env=AWS_ENV)
+    # site.yml at -vvv with --diff (test_no_vault_value_appears_in_the_site_logs reads them).
+    verbose = {**AWS_ENV, "ANSIBLE_VERBOSITY": "3", "ANSIBLE_DIFF_ALWAYS": "True"}
+    up = run("make", "rehearsal", f"ENV={ENV}", timeout=3600, env=verbose)
     print(f"\nmake rehearsal ENV={ENV} (from nothing, site.yml twice): {time.monotonic() - start:.1f} s")
     print("\n".join(line for line in up.stdout.splitlines() if " run: " in line))
     # ansible-inventory marks the plugin's values as unsafe: {"__ansible_unsafe": value}.
@@ -101,6 +103,13 @@ def in_zone(rehearsal, group, zone_index):
 def test_the_second_site_run_changes_nothing(rehearsal):
     runs = dict(re.findall(r"(first|second) run: \d+ s, (\d+) changed", rehearsal["up"].stdout))
     assert int(runs["first"]) > 0 and int(runs["second"]) == 0, rehearsal["up"].stdout[-3000:]
+
+
+def test_no_vault_value_appears_in_the_site_logs_at_vvv_with_diff(rehearsal):
+    logs = [Path(ROOT, f".cache/rehearsal-{ENV}/site-{run}.log").read_text() for run in ("first", "second")]
+    assert all("ESTABLISH" in log for log in logs) and "--- before" in logs[0]  # -vvv and --diff were on
+    assert len(rehearsal["secrets"]) >= 10
+    assert leaked("".join(logs), rehearsal["secrets"]) == []
 
 
 def test_the_aws_layer_has_the_environments_layout(rehearsal):

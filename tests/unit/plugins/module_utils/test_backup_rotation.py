@@ -2,7 +2,7 @@
 reference model written the other way round (a per-backup rule, quadratic)."""
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from ansible_collections.onlywave.infra.plugins.module_utils._backup_rotation import (
@@ -70,6 +70,22 @@ def test_the_repeated_hour_at_a_dst_change_is_one_hour_of_wall_clock():
     first, second = at(2026, 11, 1, 5, 30), at(2026, 11, 1, 6, 10)
     assert first.astimezone(NEW_YORK).hour == second.astimezone(NEW_YORK).hour == 1
     assert kept_times(named([first, second]), {"hourly": 5}, zone=NEW_YORK) == [second]
+
+
+@pytest.mark.parametrize(
+    ("zone", "before", "after"),
+    [
+        # Chatham goes back from 03:45 to 02:45 at 14:00Z: 13:59Z is 03:44, 14:04Z is 02:49.
+        ("Pacific/Chatham", at(2025, 4, 5, 13, 59), at(2025, 4, 5, 14, 4)),
+        # Troll goes back two hours, from 03:00 to 01:00, at 01:00Z: 00:59Z is 02:59, 01:04Z is 01:04.
+        ("Antarctica/Troll", at(2025, 10, 26, 0, 59), at(2025, 10, 26, 1, 4)),
+    ],
+)
+def test_clock_changes_off_the_hour_keep_each_local_hour(zone, before, after):
+    zone = ZoneInfo(zone)
+    assert before.astimezone(zone).hour != after.astimezone(zone).hour
+    kept = kept_times(named([before, after]), {"hourly": 2}, zone=zone, now=after + timedelta(hours=10))
+    assert kept == [before, after]
 
 
 def test_max_age_keeps_thirty_days_and_the_newest_always_stays():
@@ -180,3 +196,59 @@ def test_years_of_daily_backups(start, years, policy, zone):
     calendar_total = sum(policy[rule] for rule in CALENDAR_RULES)
     ages = policy.get("max_age_days", -1) + 1
     assert len(kept) <= 1 + calendar_total + max(ages, 0)
+
+
+# --- every zone in zoneinfo, around its own clock changes -----------------------------
+
+
+def newest_per_latest_periods(backups, policy, zone):
+    """The reference the other way round: every backup's period key, grouped, the latest
+    keys' newest backups (linear, no walking, no jumps)."""
+    order = {stem: (when, stem) for stem, when in backups.items()}
+    kept = {max(backups, key=order.get)}
+    for rule in CALENDAR_RULES:
+        newest = {}
+        for stem, when in backups.items():
+            key = period_key(rule, when.astimezone(zone))
+            if key not in newest or order[stem] > order[newest[key]]:
+                newest[key] = stem
+        kept |= {newest[key] for key in sorted(newest, reverse=True)[: policy.get(rule, 0)]}
+    return kept
+
+
+def last_clock_changes(zone):
+    """The zone's last change back and last change forward before 2031 (UTC instants)."""
+    changes = {}
+    month = datetime(2031, 1, 1, tzinfo=UTC)
+    later = month.astimezone(zone).utcoffset()
+    while month.year > 1850 and len(changes) < 2:
+        earlier_month = month - timedelta(days=31)
+        earlier = earlier_month.astimezone(zone).utcoffset()
+        if earlier != later:
+            low, high = earlier_month, month
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if middle.astimezone(zone).utcoffset() == earlier else (low, middle)
+            changes.setdefault("back" if later < earlier else "forward", high)
+        month, later = earlier_month, earlier
+    return list(changes.values())
+
+
+ALL_ZONES = sorted(available_timezones())
+POLICY_AROUND_A_CHANGE = {"hourly": 40, "daily": 3, "weekly": 2, "monthly": 2, "yearly": 2}
+
+
+def test_every_zone_keeps_the_newest_of_each_latest_period_around_its_clock_changes():
+    """For each zone in zoneinfo, backups every 7 minutes for 30 hours either side of its
+    last change back and last change forward (or of now, for zones that never change)."""
+    assert len(ALL_ZONES) > 400
+    checked = 0
+    for name in ALL_ZONES:
+        zone = ZoneInfo(name)
+        for change in last_clock_changes(zone) or [NOW]:
+            times = [change + timedelta(minutes=7 * n) for n in range(-257, 258)]
+            backups = named(times)
+            kept = plan(backups, POLICY_AROUND_A_CHANGE, times[-1], zone)
+            assert set(kept) == newest_per_latest_periods(backups, POLICY_AROUND_A_CHANGE, zone), (name, change)
+            checked += 1
+    assert checked > len(ALL_ZONES)

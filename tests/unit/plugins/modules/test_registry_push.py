@@ -9,6 +9,7 @@ import tarfile
 
 import pytest
 from ansible_collections.onlywave.infra.plugins.module_utils import _registry
+from ansible_collections.onlywave.infra.plugins.module_utils import _registry_access as access
 from ansible_collections.onlywave.infra.plugins.module_utils._registry import Registry, RegistryError
 from ansible_collections.onlywave.infra.plugins.modules import registry_push as mod
 
@@ -100,13 +101,13 @@ def test_docker_config_credentials(tmp_path):
     path = tmp_path / "config.json"
     auth = base64.b64encode(b"ci:s3cret:with:colons").decode()
     path.write_text(json.dumps({"auths": {"https://registry.example:5000": {"auth": auth}}}))
-    assert mod.docker_config_credentials(str(path), "registry.example:5000") == ("ci", "s3cret:with:colons")
-    assert mod.docker_config_credentials(str(path), "other.example") == (None, None)
+    assert access.docker_config_credentials(str(path), "registry.example:5000") == ("ci", "s3cret:with:colons")
+    assert access.docker_config_credentials(str(path), "other.example") == (None, None)
 
 
 def test_ecr_registry_names_are_checked():
     with pytest.raises(RegistryError, match="not an ECR registry"):
-        mod.ecr_credentials("registry.example:5000")
+        access.ecr_credentials("registry.example:5000")
 
 
 def test_www_authenticate_parsing():
