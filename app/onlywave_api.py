@@ -42,6 +42,9 @@ NOTE_PATH = re.compile(r"^/notes/(\d+)$")
 RETRY_AFTER = 1
 # A dependency counts as unreachable for this long after its last failure (metric below).
 UNREACHABLE_WINDOW = 30
+# A PostgreSQL connection left idle this long is checked (SELECT 1) before a statement uses it:
+# PostgreSQL may have restarted meanwhile, and a dead connection would fail the request.
+PING_AFTER_IDLE = 2.0
 
 REQUESTS = Counter("onlywave_api_requests_total", "Requests served", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -118,6 +121,7 @@ class Backends:
     def __init__(self, env=os.environ):
         self.env = env
         self._db = self._cache = self._s3 = None
+        self._db_used = 0.0
         self._connecting = threading.Lock()
         # Only the errors that mean "cannot reach it now"; any other is the request's own. A server
         # that has just stopped being the primary (a failover) refuses writes as read-only: that is
@@ -129,6 +133,15 @@ class Backends:
 
     def _connection(self):
         with self._connecting:
+            idle = time.monotonic() - self._db_used
+            if self._db is not None and not self._db.closed and idle > PING_AFTER_IDLE:
+                # Before any statement of the request is sent, so nothing can run twice.
+                try:
+                    with self._db.cursor() as cur:
+                        cur.execute("SELECT 1")
+                except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                    self._db = None
+            self._db_used = time.monotonic()
             if self._db is None or self._db.closed:
                 self._db = None
                 db = psycopg2.connect(
