@@ -1,0 +1,144 @@
+import json
+import os
+import stat
+
+import pytest
+from ansible_collections.onlywave.infra.plugins.modules import config_files as mod
+
+
+class Result:
+    """A module run's result, and whether it failed."""
+
+    def __init__(self, result):
+        self.result, self.failed = result, bool(result.get("failed"))
+
+
+@pytest.fixture
+def run(run_module):
+    def run_files(files, check_mode=False):
+        return Result(run_module(mod.main, {"files": files}, check_mode=check_mode))
+
+    return run_files
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_writes_new_files_with_their_mode_then_changes_nothing(run, tmp_path):
+    files = [
+        {"dest": str(tmp_path / "a.conf"), "content": "a = 1\n", "mode": "0640"},
+        {"dest": str(tmp_path / "b.conf"), "content": "b\n"},
+    ]
+    first = run(files)
+    assert not first.failed and first.result["changed"]
+    assert (tmp_path / "a.conf").read_text() == "a = 1\n"
+    assert mode_of(tmp_path / "a.conf") == 0o640
+    assert mode_of(tmp_path / "b.conf") == 0o644
+    second = run(files)
+    assert not second.result["changed"]
+    assert [f["changed"] for f in second.result["files"]] == [False, False]
+    assert second.result["diff"] == []
+
+
+def test_only_the_file_that_differs_changes(run, tmp_path):
+    (tmp_path / "a.conf").write_text("old\n")
+    (tmp_path / "b.conf").write_text("same\n")
+    os.chmod(tmp_path / "b.conf", 0o644)
+    result = run(
+        [
+            {"dest": str(tmp_path / "a.conf"), "content": "new\n"},
+            {"dest": str(tmp_path / "b.conf"), "content": "same\n", "mode": "0644"},
+        ],
+    ).result
+    assert [f["changed"] for f in result["files"]] == [True, False]
+    assert (tmp_path / "a.conf").read_text() == "new\n"
+    assert result["diff"][0]["before"] == "old\n" and result["diff"][0]["after"] == "new\n"
+
+
+def test_a_mode_change_alone_is_a_change_and_keeps_the_content(run, tmp_path):
+    (tmp_path / "a.conf").write_text("x\n")
+    os.chmod(tmp_path / "a.conf", 0o644)
+    result = run([{"dest": str(tmp_path / "a.conf"), "content": "x\n", "mode": "0600"}]).result
+    assert result["changed"]
+    assert mode_of(tmp_path / "a.conf") == 0o600
+    assert (tmp_path / "a.conf").read_text() == "x\n"
+
+
+def test_an_existing_file_keeps_its_mode_when_none_is_given(run, tmp_path):
+    (tmp_path / "a.conf").write_text("old\n")
+    os.chmod(tmp_path / "a.conf", 0o600)
+    run([{"dest": str(tmp_path / "a.conf"), "content": "new\n"}])
+    assert mode_of(tmp_path / "a.conf") == 0o600
+
+
+def test_check_mode_reports_and_writes_nothing(run, tmp_path):
+    (tmp_path / "a.conf").write_text("old\n")
+    result = run(
+        [
+            {"dest": str(tmp_path / "a.conf"), "content": "new\n"},
+            {"dest": str(tmp_path / "missing" / "b.conf"), "content": "b\n"},
+        ],
+        check_mode=True,
+    ).result
+    assert [f["changed"] for f in result["files"]] == [True, True]
+    assert (tmp_path / "a.conf").read_text() == "old\n"
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_secret_file_shows_no_content_anywhere(run, tmp_path):
+    secret = "masterauth s3cret-value\n"
+    result = run([{"dest": str(tmp_path / "auth.conf"), "content": secret, "mode": "0600", "diff": False}])
+    assert result.result["changed"]
+    assert result.result["diff"] == []
+    assert "s3cret-value" not in json.dumps(result.result)
+    assert (tmp_path / "auth.conf").read_text() == secret
+
+
+def test_contents_are_not_returned_in_the_invocation(run, tmp_path):
+    result = run([{"dest": str(tmp_path / "a.conf"), "content": "visible only in the diff\n"}]).result
+    assert "content" not in result["invocation"]["module_args"]["files"][0]
+
+
+def test_validate_refuses_bad_content_and_keeps_the_old_file(run, tmp_path):
+    (tmp_path / "a.conf").write_text("good\n")
+    result = run([{"dest": str(tmp_path / "a.conf"), "content": "bad\n", "validate": "grep -q good %s"}])
+    assert result.failed
+    assert "a.conf: validate refused" in result.result["msg"]
+    assert (tmp_path / "a.conf").read_text() == "good\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.conf"]
+
+
+def test_validate_accepts_good_content(run, tmp_path):
+    result = run([{"dest": str(tmp_path / "a.conf"), "content": "good\n", "validate": "grep -q good %s"}])
+    assert not result.failed and result.result["changed"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"dest": "relative.conf", "content": "x"}, "dest must be an absolute path"),
+        ({"dest": "/tmp/x.conf", "content": "x", "mode": "rw-r--r--"}, "mode must be octal"),
+        ({"dest": "/tmp/x.conf", "content": "x", "mode": "0999"}, "mode must be octal"),
+        ({"dest": "/tmp/x.conf", "content": "x", "validate": "visudo -c"}, "validate must contain %s"),
+        ({"dest": "/tmp/x.conf", "content": "x", "owner": "no-such-user-here"}, "no user 'no-such-user-here'"),
+        ({"dest": "/tmp/x.conf", "content": "x", "group": "no-such-group-here"}, "no group 'no-such-group-here'"),
+    ],
+)
+def test_bad_options_fail_before_any_file_is_written(run, tmp_path, spec, message):
+    good = {"dest": str(tmp_path / "first.conf"), "content": "x\n"}
+    result = run([good, spec])
+    assert result.failed
+    assert message in result.result["msg"]
+    assert not (tmp_path / "first.conf").exists()
+
+
+def test_the_same_file_twice_is_refused(run, tmp_path):
+    dest = str(tmp_path / "a.conf")
+    result = run([{"dest": dest, "content": "1"}, {"dest": dest, "content": "2"}])
+    assert result.failed and "listed twice" in result.result["msg"]
+
+
+def test_a_missing_directory_fails_naming_the_file(run, tmp_path):
+    result = run([{"dest": str(tmp_path / "none" / "a.conf"), "content": "x"}])
+    assert result.failed and "does not exist" in result.result["msg"]
