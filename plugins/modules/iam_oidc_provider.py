@@ -39,20 +39,15 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - onlywave.infra.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
   diff_mode:
     support: full
     description: Shows the client IDs, thumbprints and tags before and after.
-  idempotent:
-    support: full
-    description: A second run with the same arguments changes nothing.
 notes:
   - Calls are retried with backoff on throttling and transient errors.
 """
