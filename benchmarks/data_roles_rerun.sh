@@ -21,6 +21,7 @@ logs=.cache/bench-data-roles
 [ -f "$peers/playbook.yml" ] || { echo "no peer playbook in $peers (set PEERS_DIR)" >&2; exit 2; }
 mkdir -p "$logs"
 containers=(onlywave-bench-data onlywave-bench-peer)
+# Removal of containers that may not exist (yet, or any more): its error says nothing.
 trap 'docker rm -f "${containers[@]}" >/dev/null 2>&1 || true' EXIT
 
 for name in "${containers[@]}"; do
@@ -28,8 +29,22 @@ for name in "${containers[@]}"; do
   docker run -d --name "$name" --cap-add SYS_ADMIN --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
     -v /sys/fs/cgroup:/sys/fs/cgroup:ro "${HOST_IMAGE:-onlywave/host:bookworm}" /lib/systemd/systemd >/dev/null
 done
+# Until systemd has booted: "running", or "degraded" (a unit failed; the roles
+# decide what matters), as playbooks/tasks/wait_for_systemd.yml accepts. The
+# command exits non-zero for "degraded" and before the bus is up, so its answer,
+# not its status, is checked, for up to 30 s.
+booted() {
+  local state
+  for _ in $(seq 30); do
+    state=$(docker exec "$1" systemctl is-system-running --wait 2>/dev/null) || :
+    case $state in running | degraded) return 0 ;; esac
+    sleep 1
+  done
+  echo "$1: systemd did not finish booting (last state: '${state:-none}')" >&2
+  return 1
+}
 for name in "${containers[@]}"; do
-  docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+  booted "$name"
 done
 
 # play SIDE LOG: one run of that side's playbook; prints its seconds.
