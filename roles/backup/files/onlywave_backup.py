@@ -18,10 +18,9 @@ assets: every object of BACKUP_ASSETS_BUCKET in one tar.gz,
 <BACKUP_ASSETS_PREFIX><name>-assets-<UTC time>.tar.gz, with its .sha256.
 logs: the files under BACKUP_LOG_PATHS (comma-separated) in one tar.gz,
 <BACKUP_LOGS_PREFIX><host>/<name>-logs-<host>-<UTC time>.tar.gz, with its .sha256.
-After each of backup, assets and logs, the backups under the prefix it wrote
-are rotated with BACKUP_RETENTION (JSON: hourly, daily, weekly, monthly,
-yearly, max_age_days), by the planner of onlywave.infra.backup_rotate,
-installed beside this file. Settings come from /etc/onlywave/backup.env.
+This program deletes nothing: onlywave.infra.backup_rotate, from the
+controller (playbooks/backup.yml), applies the retention, and the bucket's
+lifecycle rule expires what is older. Settings come from /etc/onlywave/backup.env.
 With BACKUP_PRIMARY_ONLY=true (a Patroni cluster, where the leader moves),
 backup and assets do nothing while this host's PostgreSQL is a replica, so
 exactly one member makes them: whichever leads.
@@ -29,7 +28,6 @@ exactly one member makes them: whichever leads.
 
 import argparse
 import hashlib
-import json
 import os
 import pwd
 import re
@@ -42,10 +40,8 @@ import time
 from datetime import UTC, datetime
 
 import boto3
-from onlywave_backup_rotation import CALENDAR_RULES, DEFAULT_NAME_FORMAT, rotation_plan
 
 WORK_DIR = "/var/backups/onlywave"
-DELETE_BATCH = 1000
 SETTINGS = "/etc/onlywave/backup.env"
 
 
@@ -118,27 +114,6 @@ def upload_with_checksum(client, bucket, key, path):
     return checksum, os.path.getsize(path)
 
 
-def rotate(client, bucket, prefix):
-    """Apply BACKUP_RETENTION to the backups under prefix, as backup_rotate does."""
-    policy = json.loads(os.environ.get("BACKUP_RETENTION") or "{}")
-    if not any(policy.get(rule) for rule in (*CALENDAR_RULES, "max_age_days")):
-        print(f"rotate: no retention policy; nothing deleted under s3://{bucket}/{prefix}")
-        return
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    items = [item for page in pages for item in page.get("Contents", [])]
-    entries = [(item["Key"][len(prefix) :], item["LastModified"]) for item in items]
-    options = {rule: policy.get(rule, 0) for rule in CALENDAR_RULES}
-    options.update(
-        time_source="name", name_format=DEFAULT_NAME_FORMAT, name_timezone="UTC", timezone="UTC", now=None,
-        max_age_days=policy.get("max_age_days"),
-    )  # fmt: skip
-    kept, deleted, unparsed = rotation_plan(entries, options)
-    for start in range(0, len(deleted), DELETE_BATCH):
-        batch = [{"Key": prefix + name} for name in deleted[start : start + DELETE_BATCH]]
-        client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-    print(f"rotate: s3://{bucket}/{prefix}: kept {len(kept)}, deleted {len(deleted)} objects, unparsed {len(unparsed)}")
-
-
 def backup():
     client, bucket, prefix, name = settings()
     for database in os.environ["BACKUP_DATABASES"].split(","):
@@ -151,7 +126,6 @@ def backup():
             checksum, size = upload_with_checksum(client, bucket, key, path)
         write_metrics("postgresql", database, size)
         print(f"backup: {database} -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
-        rotate(client, bucket, f"{prefix}{database}/")
 
 
 def upload_archive(client, bucket, key, fill):
@@ -184,7 +158,6 @@ def assets():
     count, checksum, size = upload_archive(client, bucket, key, fill)
     write_metrics("assets", source, size)
     print(f"assets: {count} objects of s3://{source} -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
-    rotate(client, bucket, prefix)
 
 
 def logs():
@@ -211,7 +184,6 @@ def logs():
     count, checksum, size = upload_archive(client, bucket, key, fill)
     write_metrics("logs", host, size)
     print(f"logs: {count} files -> s3://{bucket}/{key} ({size} bytes, sha256 {checksum})")
-    rotate(client, bucket, f"{prefix}{host}/")
 
 
 def newest_dump(client, bucket, prefix, source):

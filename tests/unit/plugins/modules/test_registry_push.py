@@ -8,7 +8,7 @@ import json
 import tarfile
 
 import pytest
-from ansible_collections.onlywave.infra.plugins.module_utils import _registry
+from ansible_collections.onlywave.infra.plugins.module_utils import _image_export, _registry
 from ansible_collections.onlywave.infra.plugins.module_utils import _registry_access as access
 from ansible_collections.onlywave.infra.plugins.module_utils._registry import Registry, RegistryError
 from ansible_collections.onlywave.infra.plugins.modules import registry_push as mod
@@ -64,7 +64,7 @@ def test_export_sends_gzipped_layers_and_returns_the_config(tmp_path, export):
             sent.append((f.read(), digest, size))
         return "uploaded"
 
-    config, layers = mod.export_layers(FakeEngineImage(tar_bytes(export)), tmp_path, 6, send)
+    config, layers = _image_export.export_layers(FakeEngineImage(tar_bytes(export)), tmp_path, 6, send)
     assert config == CONFIG
     [(data, digest, size)] = sent
     assert gzip.decompress(data) == LAYER
@@ -84,7 +84,7 @@ def test_small_layers_are_sent_once_the_manifest_names_them(tmp_path):
         ).encode(),
     }
     sizes = []
-    _config, layers = mod.export_layers(
+    _config, layers = _image_export.export_layers(
         FakeEngineImage(tar_bytes(export)), tmp_path, 1, lambda p, d, s: sizes.append(s) or "skipped"
     )
     assert [how for _d, _s, how in layers] == ["skipped", "skipped"]
@@ -92,8 +92,8 @@ def test_small_layers_are_sent_once_the_manifest_names_them(tmp_path):
 
 
 def test_compression_is_deterministic(tmp_path):
-    first = mod._compress(io.BytesIO(LAYER), tmp_path, 6)
-    second = mod._compress(io.BytesIO(LAYER), tmp_path, 6)
+    first = _image_export.compress(io.BytesIO(LAYER), tmp_path, 6)
+    second = _image_export.compress(io.BytesIO(LAYER), tmp_path, 6)
     assert first[1] == second[1]
 
 
