@@ -113,9 +113,20 @@ down() {
   local containers
   containers=$(docker ps -aq --filter "label=$label"; docker ps -aq --filter "label=$standin_label")
   [ -z "$containers" ] || docker rm --force --volumes $containers >/dev/null
-  if docker network inspect "$network" >/dev/null 2>&1; then
-    docker network rm "$network" >/dev/null
-  fi
+  # The engine may still be releasing the removed containers' endpoints: a few
+  # tries, 2 s apart, then the engine's own error.
+  local tries=0
+  while docker network inspect "$network" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if docker network rm "$network" >/dev/null 2>&1; then
+      break
+    elif [ "$tries" -ge 5 ]; then
+      echo "rehearsal: network $network is still in use after $tries tries (docker network inspect $network);" \
+        "with no container left on it, the engine keeps a stale endpoint: restart the engine, then run this again" >&2
+      docker network rm "$network" >/dev/null
+    fi
+    sleep 2
+  done
   # The ALB stand-in may have stopped by itself already (its --lifetime).
   [ ! -f "$state/alb.pid" ] || kill "$(cat "$state/alb.pid")" 2>/dev/null || true
   "${emulator[@]}" scripts/aws.sh stop >/dev/null
