@@ -82,6 +82,11 @@ PROD_BAD_VALUES = [
         {"vault_alertmanager_slack_url": "http://hooks.slack.com/services/TONLYWAVE1/BPROD/k3y"},
         "alertmanager_receivers ['ops', 'on-call'] send notifications off the host in plain HTTP",
     ),
+    (
+        {"postgresql_hba_rules": [{"type": "host", "database": "onlywave", "address": "10.20.0.0/16"}]},
+        "admit clients without TLS (type host or hostnossl): use type hostssl",
+    ),
+    ({"postgresql_hba_allow_plaintext": True}, "postgresql_hba_allow_plaintext may be true in dev only"),
 ]
 
 
@@ -97,6 +102,8 @@ PROD_BAD_VALUES = [
         "group-wait",
         "placeholder-secret",
         "plain-http",
+        "plaintext-rule",
+        "dev-only-allowance",
     ],
 )
 def test_a_bad_prod_value_fails_preflight(extra_vars, message):
