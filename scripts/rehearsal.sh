@@ -110,12 +110,14 @@ SCRIPT
 }
 
 down() {
-  local containers
+  local containers tries=0
   containers=$(docker ps -aq --filter "label=$label"; docker ps -aq --filter "label=$standin_label")
   [ -z "$containers" ] || docker rm --force --volumes $containers >/dev/null
-  # The engine may still be releasing the removed containers' endpoints: a few
-  # tries, 2 s apart, then the engine's own error.
-  local tries=0
+  # The ALB stand-in may have stopped by itself already (its --lifetime).
+  [ ! -f "$state/alb.pid" ] || kill "$(cat "$state/alb.pid")" 2>/dev/null || true
+  "${emulator[@]}" scripts/aws.sh stop >/dev/null
+  # Last, since it can fail: the engine may still be releasing the removed
+  # containers' endpoints. A few tries, 2 s apart, then the engine's own error.
   while docker network inspect "$network" >/dev/null 2>&1; do
     tries=$((tries + 1))
     if docker network rm "$network" >/dev/null 2>&1; then
@@ -127,9 +129,6 @@ down() {
     fi
     sleep 2
   done
-  # The ALB stand-in may have stopped by itself already (its --lifetime).
-  [ ! -f "$state/alb.pid" ] || kill "$(cat "$state/alb.pid")" 2>/dev/null || true
-  "${emulator[@]}" scripts/aws.sh stop >/dev/null
   rm -rf "$state"
 }
 
