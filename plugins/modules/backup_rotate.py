@@ -212,6 +212,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.onlywave.infra.plugins.module_utils._aws import retrying_client
 from ansible_collections.onlywave.infra.plugins.module_utils._backup_rotation import (
     CALENDAR_RULES,
+    DEFAULT_NAME_FORMAT,
     PolicyError,
     rotation_plan,
 )
@@ -307,7 +308,7 @@ def main():
             prefix=dict(type="str", default=""),
             match=dict(type="str"),
             time_source=dict(type="str", choices=["name", "mtime"], default="name"),
-            name_format=dict(type="str", default="%Y%m%dT%H%M%SZ"),
+            name_format=dict(type="str", default=DEFAULT_NAME_FORMAT),
             name_timezone=dict(type="str", default="UTC"),
             timezone=dict(type="str", default="UTC"),
             hourly=dict(type="int", default=0),
