@@ -85,12 +85,15 @@ def test_the_application_user_queries_postgresql_with_its_password(dev_environme
     assert result.stdout.strip() == "onlywave 1"
 
 
-def test_redis_refuses_anonymous_clients_and_answers_the_password(dev_environment):
-    anonymous = run("docker", "exec", "onlywave-dev-cache1", "redis-cli", "PING")
+def test_redis_speaks_tls_only_refuses_anonymous_clients_and_answers_the_password(dev_environment):
+    tls = ("redis-cli", "--tls", "--cacert", "/etc/redis/tls/ca.crt")
+    anonymous = run("docker", "exec", "onlywave-dev-cache1", *tls, "PING")
     assert "NOAUTH" in anonymous.stdout
     password = dev_environment["secrets"]["vault_redis_password"]
-    ping = run("docker", "exec", "-e", f"REDISCLI_AUTH={password}", "onlywave-dev-cache1", "redis-cli", "PING")
-    assert ping.stdout.strip() == "PONG"
+    auth = ("docker", "exec", "-e", f"REDISCLI_AUTH={password}", "onlywave-dev-cache1")
+    assert run(*auth, *tls, "PING").stdout.strip() == "PONG"
+    plaintext = run(*auth, "redis-cli", "PING", check=False)
+    assert "PONG" not in plaintext.stdout
 
 
 def test_the_hosts_sit_on_their_tier_networks_only(dev_environment):

@@ -87,6 +87,10 @@ PROD_BAD_VALUES = [
         "admit clients without TLS (type host or hostnossl): use type hostssl",
     ),
     ({"postgresql_hba_allow_plaintext": True}, "postgresql_hba_allow_plaintext may be true in dev only"),
+    ({"redis_tls": False}, "redis_tls false would open a plaintext listener"),
+    ({"postgresql_tls": False}, "postgresql_tls false would open a plaintext listener"),
+    ({"etcd_tls": False}, "etcd_tls false would open a plaintext listener"),
+    ({"redis_exporter_ca_cert": ""}, "redis_exporter_redis_address and redis_exporter_ca_cert disagree"),
 ]
 
 
@@ -104,6 +108,10 @@ PROD_BAD_VALUES = [
         "plain-http",
         "plaintext-rule",
         "dev-only-allowance",
+        "redis-plaintext",
+        "postgresql-plaintext",
+        "etcd-plaintext",
+        "redis-exporter-tls",
     ],
 )
 def test_a_bad_prod_value_fails_preflight(extra_vars, message):

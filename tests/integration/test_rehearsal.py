@@ -30,6 +30,10 @@ GATEWAY = str(next(ipaddress.ip_network(AWS["aws_vpc_cidr"]).hosts()))
 EMULATOR = f"http://{GATEWAY}:5002"
 ALB = f"http://127.0.0.1:{18080 if ENV == 'prod' else 18081}"  # scripts/rehearsal.sh's ports
 LOAD_RATE = 20  # requests/s through the ALB stand-in during the second release
+REDIS_CLI = ("redis-cli", "--tls", "--cacert", "/etc/redis/tls/ca.crt")  # Redis speaks TLS only
+ETCD_TLS = "/etc/etcd/tls"  # the member's certificate logs etcdctl in, over TLS
+ETCDCTL = ("etcdctl", "--endpoints", "https://127.0.0.1:2379", "--cacert", f"{ETCD_TLS}/ca.crt")
+ETCDCTL += ("--cert", f"{ETCD_TLS}/etcd.crt", "--key", f"{ETCD_TLS}/etcd.key")
 AWS_ENV = dict(
     os.environ, AWS_URL=EMULATOR, AWS_ENDPOINT_URL=EMULATOR, AWS_ACCESS_KEY_ID="emulator",
     AWS_SECRET_ACCESS_KEY="emulator", AWS_DEFAULT_REGION=AWS["aws_region"], ENV=ENV,
@@ -188,9 +192,10 @@ def test_patroni_leads_with_every_other_member_streaming_and_etcd_has_its_member
         assert [m["role"] for m in replicas].count("sync_standby") == 1, members
     etcd = hosts(rehearsal, "etcd")
     listed = json.loads(
-        on(rehearsal, etcd[0], "etcdctl", "member", "list", "--write-out", "json", env={"ETCDCTL_API": "3"})
+        on(rehearsal, etcd[0], *ETCDCTL, "member", "list", "--write-out", "json", env={"ETCDCTL_API": "3"})
     )
     assert sorted(m["name"] for m in listed["members"]) == sorted(etcd)
+    assert all(url.startswith("https://") for m in listed["members"] for url in m["peerURLs"]), listed
     print(f"Patroni: leader {leader(rehearsal)}, {len(replicas)} streaming replica(s); etcd: {len(etcd)} members")
 
 
@@ -199,10 +204,10 @@ def test_three_sentinels_agree_on_the_primary_in_the_first_zone(rehearsal):
     auth = {"REDISCLI_AUTH": rehearsal["secrets"]["vault_redis_password"]}
     for host in hosts(rehearsal, "cache"):
         master = on(
-            rehearsal, host, "redis-cli", "-p", "26379", "SENTINEL", "get-master-addr-by-name", "onlywave", env=auth
+            rehearsal, host, *REDIS_CLI, "-p", "26379", "SENTINEL", "get-master-addr-by-name", "onlywave", env=auth
         )
         sentinels = on(
-            rehearsal, host, "redis-cli", "-p", "26379", "SENTINEL", "master", "onlywave", env=auth
+            rehearsal, host, *REDIS_CLI, "-p", "26379", "SENTINEL", "master", "onlywave", env=auth
         ).splitlines()
         assert master.split() == [primary, "6379"]
         assert sentinels[sentinels.index("num-other-sentinels") + 1] == "2"
@@ -386,7 +391,7 @@ def skip_without_replicas():
 def redis_primary(rehearsal, asking):
     """The Redis primary's address, as the Sentinel on the cache host `asking` names it."""
     auth = {"REDISCLI_AUTH": rehearsal["secrets"]["vault_redis_password"]}
-    ask = ["redis-cli", "-p", "26379", "SENTINEL", "get-master-addr-by-name", "onlywave"]
+    ask = [*REDIS_CLI, "-p", "26379", "SENTINEL", "get-master-addr-by-name", "onlywave"]
     answer = on(rehearsal, asking, *ask, env=auth)
     return answer.split()[0] if answer else None
 
@@ -461,7 +466,7 @@ def test_drill_the_redis_primary_killed_under_load(rehearsal):
 
     def a_replica_again():  # redis-cli fails until the server is up again
         return (
-            "role:slave" in (on(rehearsal, host, "redis-cli", "INFO", "replication", env=auth, check=False) or "")
+            "role:slave" in (on(rehearsal, host, *REDIS_CLI, "INFO", "replication", env=auth, check=False) or "")
             or None
         )
 
