@@ -66,6 +66,7 @@ BAD_VALUES = [
     ({"aws_vpc_subnets": OVERLAPPING}, "aws_vpc_subnets overlap: 10.30.0.0/24 and 10.30.0.128/25"),
     ({"aws_vpc_subnets": OUTSIDE}, "are not inside aws_vpc_cidr"),
     ({"aws_vpc_availability_zones": ["eu-west-1a", "eu-west-1b"]}, "each tier needs one subnet per zone"),
+    ({"aws_vpc_cidr": "10.0.0.0/8"}, "aws_vpc_cidr must be between a /16 and a /28"),
     ({"aws_waf_rate_limit": 5}, "aws_waf_rate_limit must be 10"),
     (
         {"aws_waf_managed_rule_groups": ["AWSManagedRulesEverything"]},
