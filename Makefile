@@ -12,6 +12,9 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 SCENARIO ?=
 # make rehearsal ENV=staging rehearses staging instead.
 ENV ?= prod
+# The release of the reference API (app/) that `make up` deploys when the dev
+# edge serves none yet.
+UP_RELEASE ?= 1.0.0
 
 .PHONY: help setup engine image aws aws-stop lint unit sanity molecule integration test up down rehearsal rehearsal-down rehearsal-test
 
@@ -52,11 +55,18 @@ integration: setup image aws ## Integration tests (AWS layer, dev environment, i
 test: ## Everything: lint, unit, sanity, molecule, integration, in two lanes (prints each stage's time)
 	@scripts/test.sh
 
-up: setup image aws ## Bring up the dev environment and apply site.yml to it
+up: setup image aws ## Bring up the dev environment, apply site.yml, deploy the reference API if none runs
 	@echo "up: creating the dev host containers"
 	@ansible-playbook playbooks/dev_up.yml
 	@echo "up: applying site.yml to the dev environment"
 	@ansible-playbook site.yml
+	@# A release that the edge serves already is left as it is (site.yml never changes it either).
+	@if curl -sf -o /dev/null --cacert "$$HOME/.cache/onlywave-infra/dev/pki/ca.crt" https://127.0.0.1:8443/version; then \
+	  echo "up: the edge serves a release already; deploy another with playbooks/deploy.yml"; \
+	else \
+	  echo "up: deploying the reference API (app/) as release $(UP_RELEASE)"; \
+	  ansible-playbook playbooks/deploy.yml -e deploy_version=$(UP_RELEASE); \
+	fi
 	@ansible-playbook playbooks/dev_urls.yml
 
 down: setup ## Remove the dev environment (containers, volumes, networks)

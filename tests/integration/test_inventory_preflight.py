@@ -90,6 +90,7 @@ PROD_BAD_VALUES = [
     ({"redis_tls": False}, "redis_tls false would open a plaintext listener"),
     ({"postgresql_tls": False}, "postgresql_tls false would open a plaintext listener"),
     ({"etcd_tls": False}, "etcd_tls false would open a plaintext listener"),
+    ({"postgresql_patroni_rest_tls": False}, "postgresql_patroni_rest_tls false would open a plaintext listener"),
     ({"redis_exporter_ca_cert": ""}, "redis_exporter_redis_address and redis_exporter_ca_cert disagree"),
 ]
 
@@ -111,6 +112,7 @@ PROD_BAD_VALUES = [
         "redis-plaintext",
         "postgresql-plaintext",
         "etcd-plaintext",
+        "patroni-rest-plaintext",
         "redis-exporter-tls",
     ],
 )

@@ -147,18 +147,24 @@ def test_the_aws_ec2_inventory_spreads_each_tier_over_the_zones(rehearsal):
         assert address in on(rehearsal, host, "hostname", "-I").split()
 
 
-FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+# A GET from inside a host; an https URL is verified with the environment's CA
+# (the postgresql role's copy of it: Patroni's REST API speaks HTTPS).
+FETCH = (
+    "import ssl, sys, urllib.request; url = sys.argv[1]; context = ssl.create_default_context("
+    "cafile='/etc/ssl/certs/onlywave-ca.crt') if url.startswith('https:') else None;"
+    " print(urllib.request.urlopen(url, timeout=5, context=context).read().decode())"
+)
 
 
-def get_on(rehearsal, host, port, path):
-    """GET http://<host's address>:<port><path> from inside that host; its body, None if it failed."""
+def get_on(rehearsal, host, port, path, scheme="http"):
+    """GET <scheme>://<host's address>:<port><path> from inside that host; its body, None if it failed."""
     address = hostvar(rehearsal, host, "private_ip_address")
-    return on(rehearsal, host, "python3", "-c", FETCH, f"http://{address}:{port}{path}", check=False)
+    return on(rehearsal, host, "python3", "-c", FETCH, f"{scheme}://{address}:{port}{path}", check=False)
 
 
 def patroni_cluster_on(rehearsal, host):
     """Patroni's view of the cluster, from its REST API on one database host."""
-    answer = get_on(rehearsal, host, 8008, "/cluster")
+    answer = get_on(rehearsal, host, 8008, "/cluster", scheme="https")
     if answer is None:
         raise RuntimeError(f"Patroni on {host} does not answer")
     return json.loads(answer)
