@@ -40,6 +40,13 @@ def dev_resources():
     }
 
 
+class DevEnvironment(dict):
+    """The environment's facts; its repr leaves out the vault values pytest would print on a failure."""
+
+    def __repr__(self):
+        return f"<the dev environment: make up exit {self['up'].returncode}, {len(self['secrets'])} vault values>"
+
+
 @pytest.fixture(scope="module")
 def dev_environment():
     run("ansible-playbook", "playbooks/dev_down.yml")
@@ -51,7 +58,7 @@ def dev_environment():
     up = run("make", "up", timeout=1800, env=verbose)
     print(f"cold make up (containers, site.yml at -vvv --diff, URLs): {time.monotonic() - start:.1f} s")
     secrets = yaml.safe_load(run("ansible-vault", "view", "inventories/dev/group_vars/all/vault.yml").stdout)
-    yield {"up": up, "secrets": secrets, "volumes_before": volumes_before}
+    yield DevEnvironment(up=up, secrets=secrets, volumes_before=volumes_before)
     run("ansible-playbook", "playbooks/dev_down.yml")
 
 
