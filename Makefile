@@ -78,5 +78,5 @@ rehearsal: setup image ## Rehearse ENV (prod) from nothing: its own inventory on
 rehearsal-down: setup ## Remove the rehearsal of ENV (prod)
 	@ENV=$(ENV) scripts/rehearsal.sh down
 
-rehearsal-test: setup image ## The prod rehearsal's tests (not yet in make test: docs/rehearsal.md)
-	@REHEARSAL_ENV=$(ENV) pytest -q -s tests/integration/test_rehearsal.py
+rehearsal-test: setup image ## The rehearsal's tests for ENV (prod; make test runs prod's)
+	@REHEARSAL_ENV=$(ENV) pytest -q -s --durations=0 tests/integration/test_rehearsal.py

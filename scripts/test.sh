@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # make test: every stage, in two lanes at once:
-#   controller lane: lint, unit, sanity, the patroni scenario (host containers
-#                    of its own: here only to even out the lanes), the aws_*
-#                    molecule scenarios, then the AWS layer, backup rotation and
-#                    preflight integration tests (an emulator of their own, port 5001);
-#   hosts lane:      the host-container molecule scenarios, then the dev
-#                    environment test (the default emulator, port 5000).
+#   controller lane: lint, unit, sanity, the prod rehearsal (its own hosts,
+#                    network and emulator on port 5002: docs/rehearsal.md), the
+#                    aws_* molecule scenarios, then the AWS layer, backup rotation
+#                    and preflight integration tests (an emulator of their own,
+#                    port 5001);
+#   hosts lane:      the host-container molecule scenarios, the patroni scenario,
+#                    then the dev environment test (the default emulator, port 5000).
 # The lanes fill what idle CPU the host-container stages leave; on two cores
 # that is little (every stage ran at 88-96 % CPU on a clean clone: README).
 # Each lane stops at its first failed stage. Every stage's time and the share
@@ -42,13 +43,14 @@ controller_lane() {
   stage lint scripts/lint.sh &&
     stage unit pytest -q tests/unit &&
     stage sanity scripts/sanity.sh &&
-    stage molecule-cluster scripts/molecule.sh --group cluster &&
+    stage rehearsal-prod scripts/integration.sh rehearsal &&
     stage molecule-aws scripts/molecule.sh --group aws &&
     stage integration-aws scripts/integration.sh aws
 }
 
 hosts_lane() {
   stage molecule-hosts scripts/molecule.sh --group hosts &&
+    stage molecule-cluster scripts/molecule.sh --group cluster &&
     stage integration-dev scripts/integration.sh dev
 }
 
@@ -59,7 +61,7 @@ start=$(date +%s)
 make --no-print-directory setup image aws
 rm -f .cache/molecule-logs/failed
 
-side_by_side "test: the controller lane (lint, unit, sanity, patroni and aws_* molecule, AWS integration)" \
+side_by_side "test: the controller lane (lint, unit, sanity, prod rehearsal, aws_* molecule, AWS integration)" \
   .cache/test-controller-lane.out controller_lane hosts_lane
 controller_status=$background_status hosts_status=$foreground_status
 if [ -s .cache/molecule-logs/failed ]; then

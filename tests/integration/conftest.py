@@ -17,6 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ["dev", "staging", "prod"]
 
 
+class Facts(dict):
+    """A test environment's facts. Its repr names the environment only: pytest prints a fixture's
+    repr on a failure, and these facts hold decrypted vault values."""
+
+    def __init__(self, name, **facts):
+        super().__init__(**facts)
+        self.name = name
+
+    def __repr__(self):
+        return f"<{self.name}: {', '.join(sorted(self))}; values not shown>"
+
+
 def inventory_args(env):
     """The -i and --vault-id arguments that render one environment's inventory."""
     if env == "dev":

@@ -1,7 +1,7 @@
 """`make up` from nothing, ending with the reference API deployed; the services answer through their real interfaces;
-releases roll out under load with no failed request, and a bad one rolls back;
-the AWS path drains hosts through a target group (the emulator's); a re-run
-changes nothing; `make down` leaves nothing.
+releases roll out under load through HAProxy with no failed request, and a bad one
+rolls back (the AWS target-group path is the prod rehearsal's); a re-run changes
+nothing; `make down` leaves nothing.
 
 This replaces a running dev environment: it starts with `make down`. The tests
 run in file order and share the environment.
@@ -9,14 +9,13 @@ run in file order and share the environment.
 
 import json
 import os
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import yaml
-from conftest import Webhook, emulator_client, leaked, run, start_listener, wait_for
+from conftest import Facts, Webhook, leaked, run, start_listener, wait_for
 from faults import fail_fast_figures, failed, haproxy_servers, outage, write_note
 from load import Load
 
@@ -40,13 +39,6 @@ def dev_resources():
     }
 
 
-class DevEnvironment(dict):
-    """The environment's facts; its repr leaves out the vault values pytest would print on a failure."""
-
-    def __repr__(self):
-        return f"<the dev environment: make up exit {self['up'].returncode}, {len(self['secrets'])} vault values>"
-
-
 @pytest.fixture(scope="module")
 def dev_environment():
     run("ansible-playbook", "playbooks/dev_down.yml")
@@ -58,7 +50,7 @@ def dev_environment():
     up = run("make", "up", timeout=1800, env=verbose)
     print(f"cold make up (containers, site.yml at -vvv --diff, URLs): {time.monotonic() - start:.1f} s")
     secrets = yaml.safe_load(run("ansible-vault", "view", "inventories/dev/group_vars/all/vault.yml").stdout)
-    yield DevEnvironment(up=up, secrets=secrets, volumes_before=volumes_before)
+    yield Facts("the dev environment", up=up, secrets=secrets, volumes_before=volumes_before)
     run("ansible-playbook", "playbooks/dev_down.yml")
 
 
@@ -274,60 +266,9 @@ def test_a_hung_api_server_is_taken_out_within_10_s(dev_environment):
     assert after == [] and [o for o in load.outcomes if o.started >= down_at], after[:5]
 
 
-@pytest.fixture
-def target_group():
-    """An ALB target group in the emulator, with one instance per dev API host registered."""
-    ec2, elb = emulator_client("ec2"), emulator_client("elbv2")
-    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.1.0/24")["Subnet"]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    instances = ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3, SubnetId=subnet, InstanceType="t3.micro")
-    ids = [instance["InstanceId"] for instance in instances["Instances"]]
-    group = elb.create_target_group(
-        Name="onlywave-dev-deploy-test", Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/health"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": i, "Port": 8001} for i in ids])
-    yield {"name": "onlywave-dev-deploy-test", "arn": group, "ids": dict(zip(API_HOSTS, ids, strict=True))}
-    elb.delete_target_group(TargetGroupArn=group)
-    ec2.terminate_instances(InstanceIds=ids)
-
-
-def watch_targets(arn, stop, seen):
-    """Record the set of registered targets every 0.1 s until stop is set."""
-    elb = emulator_client("elbv2")
-    while not stop.is_set():
-        health = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        seen.append({t["Target"]["Id"] for t in health if t["TargetHealth"]["State"] == "healthy"})
-        time.sleep(0.1)
-
-
-def test_a_release_rolls_out_through_an_aws_target_group(dev_environment, webhook, target_group):
-    stop, seen = threading.Event(), []
-    watcher = threading.Thread(target=watch_targets, args=(target_group["arn"], stop, seen))
-    watcher.start()
-    try:
-        aws = {
-            "deploy_load_balancer": "aws_target_group",
-            "deploy_target_group": target_group["name"],
-            "deploy_target_ids": target_group["ids"],
-        }
-        result = deploy("3.0.0", webhook, "-e", json.dumps(aws))
-    finally:
-        stop.set()
-        watcher.join()
-    ids = set(target_group["ids"].values())
-    out_of_rotation = [ids - registered for registered in seen]
-    out_samples = {host: sum(i in out for out in out_of_rotation) for host, i in target_group["ids"].items()}
-    print(f"AWS target group deploy: {len(seen)} samples of the target group; out of it, per host: {out_samples}")
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert "Deregister this host's targets" in result.stdout and "Wait until they have drained" in result.stdout
-    # Each host left the target group once for its swap, never two at a time, and all are back.
-    assert all(len(out) <= 1 for out in out_of_rotation)
-    assert {next(iter(out)) for out in out_of_rotation if out} == ids
-    assert seen[-1] == ids
-    assert json.loads(STATUS.read_text())["result"] == "succeeded"
-    time.sleep(5)
-    assert versions_served() == {'{"version": "3.0.0", "commit": "unknown"}'}
+# A release through an AWS target group (deregister, drain, swap, register, one
+# host at a time, under load) is the prod rehearsal's (test_rehearsal.py): prod
+# deploys that way, dev through HAProxy.
 
 
 def prometheus(query):
