@@ -71,6 +71,31 @@ def emulator_client(service):
     )  # fmt: skip
 
 
+def aws_leftovers(client):
+    """What an account still holds of what playbooks/aws.yml makes, by kind (client: a service's
+    name to its boto3 client). After a destroy, every list must be empty."""
+    ec2, iam, elb, waf = client("ec2"), client("iam"), client("elbv2"), client("wafv2")
+    running = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running", "pending"]}])
+    return {
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]],
+        "nat_gateways": [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"],
+        "addresses": ec2.describe_addresses()["Addresses"],
+        "flow_logs": ec2.describe_flow_logs()["FlowLogs"],
+        "instances": [i for r in running["Reservations"] for i in r["Instances"]],
+        "roles": iam.list_roles()["Roles"],
+        "instance_profiles": iam.list_instance_profiles()["InstanceProfiles"],
+        "oidc_providers": iam.list_open_id_connect_providers()["OpenIDConnectProviderList"],
+        "buckets": client("s3").list_buckets()["Buckets"],
+        "repositories": client("ecr").describe_repositories()["repositories"],
+        "load_balancers": elb.describe_load_balancers()["LoadBalancers"],
+        "target_groups": elb.describe_target_groups()["TargetGroups"],
+        "web_acls": waf.list_web_acls(Scope="REGIONAL")["WebACLs"],
+        "ip_sets": waf.list_ip_sets(Scope="REGIONAL")["IPSets"],
+        "log_groups": client("logs").describe_log_groups()["logGroups"],
+        "certificates": client("acm").list_certificates()["CertificateSummaryList"],
+    }
+
+
 class Webhook(BaseHTTPRequestHandler):
     """Receives the deploy notifications on 127.0.0.1."""
 

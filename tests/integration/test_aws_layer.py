@@ -12,8 +12,8 @@ from urllib.request import Request, urlopen
 
 import pytest
 from conftest import EMULATOR_URL as URL
+from conftest import aws_leftovers, inventory_args, run
 from conftest import emulator_client as client
-from conftest import inventory_args, run
 
 EMULATOR_VARS = ["-e", "@tests/integration/aws-emulator.yml", "-e", f"aws_endpoint_url={URL}"]
 TIMINGS = {}
@@ -306,20 +306,5 @@ def test_the_aws_ec2_inventory_groups_staging_hosts_by_tier(dev):
 def test_destroy_leaves_nothing(dev):
     for env in ("dev", "staging"):
         aws_playbook("playbooks/aws_destroy.yml", env, label=f"{env} destroy")
-    ec2, iam, elb, waf = client("ec2"), client("iam"), client("elbv2"), client("wafv2")
-    assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
-    assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"] == []
-    assert ec2.describe_addresses()["Addresses"] == []
-    assert ec2.describe_flow_logs()["FlowLogs"] == []
-    assert instances() == []
-    assert iam.list_roles()["Roles"] == []
-    assert iam.list_instance_profiles()["InstanceProfiles"] == []
-    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
-    assert client("s3").list_buckets()["Buckets"] == []
-    assert client("ecr").describe_repositories()["repositories"] == []
-    assert elb.describe_load_balancers()["LoadBalancers"] == []
-    assert elb.describe_target_groups()["TargetGroups"] == []
-    assert waf.list_web_acls(Scope="REGIONAL")["WebACLs"] == []
-    assert waf.list_ip_sets(Scope="REGIONAL")["IPSets"] == []
-    assert client("logs").describe_log_groups()["logGroups"] == []
-    assert client("acm").list_certificates()["CertificateSummaryList"] == []
+    left = aws_leftovers(client)
+    assert {kind: found for kind, found in left.items() if found} == {}

@@ -118,7 +118,7 @@ CASE_GROUPS = [  # which tier group's preflight reads a variable, by its name's 
     ("backup_", "database"),
     ("node_exporter_", "database"),
     ("redis_", "cache"),
-    ("etcd_", "cache"),  # staging and prod's etcd members are the cache hosts
+    ("etcd_", "cache"),  # prod's etcd members are its cache hosts
     ("docker_", "api"),
     ("primary_proxy_", "api"),
     ("prometheus_", "monitoring"),
@@ -151,23 +151,27 @@ def failure_messages(node):
     return own + failure_messages(node.get("results", []))
 
 
-# staging and prod's etcd members are their cache hosts: every case host there
-# joins etcd, whose preflight wants an odd count of members at distinct addresses.
-ETCD_TIER = {"staging": "cache", "prod": "cache"}
+def etcd_tiers(env):
+    """The tier groups whose hosts are etcd members (inventories/<env>/hosts.yml: etcd's children).
+    A case host there joins etcd, whose preflight wants an odd count of members at distinct
+    addresses."""
+    groups = yaml.safe_load((ROOT / f"inventories/{env}/hosts.yml").read_text()).get("all", {}).get("children", {})
+    return list((groups.get("etcd") or {}).get("children") or {})  # dev: none (it runs no etcd)
 
 
 def case_inventory(env, cases):
     """The case hosts (case-<id>) and a control host with no bad value per tier group used
     (control-<group>), each with its model host's entry; on AWS-made inventories, each at an
-    address of its own. One more control joins etcd's tier when its count would be even."""
+    address of its own. One more control joins an etcd tier when the members would be even."""
     models, entries = model_hosts(env), {}
     for case_id, (extra_vars, _) in cases.items():
         entries[f"case-{case_id}"] = (case_group(extra_vars), extra_vars)
     for group in sorted({group for group, _ in entries.values()}):
         entries[f"control-{group}"] = (group, {})
-    etcd_tier = ETCD_TIER.get(env)
-    if etcd_tier and (1 + sum(group == etcd_tier for group, _ in entries.values())) % 2 == 0:
-        entries[f"control-{etcd_tier}-2"] = (etcd_tier, {})
+    tiers = etcd_tiers(env)
+    # Each etcd tier has one model host (tier-probes.yml) besides its case and control hosts.
+    if tiers and (len(tiers) + sum(group in tiers for group, _ in entries.values())) % 2 == 0:
+        entries[f"control-{tiers[0]}-2"] = (tiers[0], {})
     groups = {}
     for index, (host, (group, extra_vars)) in enumerate(entries.items()):
         entry = {**models[group], **extra_vars}
