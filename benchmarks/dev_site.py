@@ -3,7 +3,8 @@
 
 Prints, each with the run's changed count:
   1. cold `make up` (from no container: hosts, site.yml, URLs);
-  2. an idempotent re-run of site.yml (pipelining on, the project's setting);
+  2. an idempotent re-run of site.yml (pipelining on, the project's setting), and of
+     playbooks/aws.yml alone (the AWS layer against the emulator; goal 25 s);
   3. the same re-run with pipelining off, and with Mitogen's mitogen_linear
      strategy (installed into .cache/mitogen, not into the virtualenv), as
      ratios of (2);
@@ -11,7 +12,7 @@ Prints, each with the run's changed count:
      many API hosts, is brought up and applied once, then re-run and timed.
 It ends with `make down` unless --keep is given.
 
-Usage: .venv/bin/python benchmarks/dev_site.py [--runs N] [--keep] [--steps cold,pipelining,mitogen,scale]
+Usage: .venv/bin/python benchmarks/dev_site.py [--runs N] [--keep] [--steps cold,aws,pipelining,mitogen,scale]
 Needs: make setup image aws. Every run's log: .cache/bench-dev-site/<name>.log
 """
 
@@ -152,7 +153,7 @@ def main():
     parser.add_argument("--runs", type=int, default=1, help="timed re-runs per setting (the median is printed)")
     parser.add_argument("--keep", action="store_true", help="leave the dev environment up")
     parser.add_argument(
-        "--steps", default="cold,pipelining,mitogen,scale", help="a comma-separated subset (the re-run always runs)"
+        "--steps", default="cold,aws,pipelining,mitogen,scale", help="a comma-separated subset (the re-run always runs)"
     )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -166,6 +167,9 @@ def main():
     base, changed = site("re-run, pipelining on", runs=args.runs)
     if changed:
         sys.exit(f"the re-run changed {changed} things: site.yml is not idempotent on dev")
+    if "aws" in steps:
+        aws, changed = run("re-run, AWS layer alone", "ansible-playbook", "playbooks/aws.yml")
+        print(f"re-run, AWS layer alone (playbooks/aws.yml): {aws:.1f} s, changed={changed}", flush=True)
     if "pipelining" in steps:
         off = site("re-run, pipelining off", env={"ANSIBLE_PIPELINING": "False"}, runs=args.runs)[0]
         print(f"pipelining off / on: {off / base:.2f}", flush=True)

@@ -24,7 +24,7 @@ fi
 echo "image: no registry answers; building $image with debootstrap (about a minute)"
 if ! command -v debootstrap >/dev/null 2>&1; then
   echo "image: installing Debian's debootstrap"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 debootstrap
 fi
 root=$(mktemp -d /tmp/onlywave-rootfs.XXXXXX)
 trap 'rm -rf "$root"' EXIT

@@ -23,7 +23,7 @@ if [ ! -x "$venv/bin/python" ]; then
     rm -rf "$venv"
     if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
       echo "setup: installing Debian's python3-venv"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 python3-venv
       python3 -m venv "$venv"
     else
       echo "setup: 'python3 -m venv' failed; install your distribution's venv package" >&2

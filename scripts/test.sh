@@ -57,8 +57,15 @@ hosts_lane() {
 stages=.cache/test-stages
 : >"$stages"
 start=$(date +%s)
-# What both lanes need, once, before they start.
-make --no-print-directory setup image aws
+# What both lanes need, once, before they start. The virtualenv (pip) and the
+# host image (debootstrap) need nothing of each other: on a new machine they are
+# made at once (apt, which either may call, waits for the other's lock).
+make --no-print-directory engine
+make --no-print-directory setup &
+setup_pid=$!
+make --no-print-directory image
+wait "$setup_pid"
+make --no-print-directory aws
 rm -f .cache/molecule-logs/failed
 
 side_by_side "test: the controller lane (lint, unit, sanity, prod rehearsal, aws_* molecule, AWS integration)" \
