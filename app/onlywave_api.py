@@ -144,8 +144,14 @@ class Backends:
             self._db_used = time.monotonic()
             if self._db is None or self._db.closed:
                 self._db = None
+                # connect_timeout bounds the whole setup (TCP, TLS, authentication). A worker that
+                # served only cached reads opens its first connection when Redis goes away, at
+                # the same moment as every other such worker: 2 s was most likely too short for
+                # that on a busy 2-core host (2 of 421 reads got 503, the first after 2.74 s, in
+                # a Redis outage under load). A stopped PostgreSQL still refuses at once;
+                # established connections keep tcp_user_timeout's 2 s.
                 db = psycopg2.connect(
-                    self.env.get("DATABASE_URL", ""), connect_timeout=2, tcp_user_timeout=2000,
+                    self.env.get("DATABASE_URL", ""), connect_timeout=5, tcp_user_timeout=2000,
                     keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
                 )  # fmt: skip
                 db.autocommit = True
