@@ -264,7 +264,7 @@ def test_hosts_are_private_imdsv2_and_tagged_by_tier(dev):
 
 
 # dev's re-apply changing nothing is the dev environment test's second site.yml
-# run (localhost's recap included): it is not repeated here.
+# run (the recap lines of the AWS layer's workers included): it is not repeated here.
 
 
 def test_dev_check_mode_changes_nothing(dev):
