@@ -266,18 +266,21 @@ def test_an_empty_vault_value_is_refused_outside_dev(env, refused):
 
 
 DEPLOY_BAD_VALUES = [
-    ({"deploy_load_balancer": "nginx"}, "deploy_load_balancer must be haproxy or aws_target_group"),
+    ({"deploy_load_balancer": "nginx"}, "deploy_load_balancer must be one of: haproxy, aws_target_group, got: nginx"),
     ({"deploy_load_balancer": "aws_target_group"}, "these have none: api1, api2, api3"),
     ({"deploy_load_balancer": "aws_target_group", "deploy_target_group": "a_b"}, "deploy_target_group must be"),
     (
         {"deploy_webhook_url": "http://hooks.example.org/deploys"},
         "deploy_webhook_url sends the deploy's status off the host",
     ),
+    ({"deploy_ready_timeout": 0, "deploy_serial": "x"}, "deploy_ready_timeout must be 1 to 3600 seconds; it is 0."),
 ]
 
 
 @pytest.mark.parametrize(
-    ("extra_vars", "message"), DEPLOY_BAD_VALUES, ids=["balancer", "target-ids", "target-group", "plain-webhook"]
+    ("extra_vars", "message"),
+    DEPLOY_BAD_VALUES,
+    ids=["balancer", "target-ids", "target-group", "plain-webhook", "ready-timeout"],
 )
 def test_a_bad_deploy_value_fails_before_anything_is_built(extra_vars, message):
     result = run(

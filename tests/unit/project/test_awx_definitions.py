@@ -2,6 +2,7 @@
 (playbooks/vars/awx.yml) names things that exist, and that each survey
 variable is one the playbook reads, with the type its argument spec gives."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 AWX = yaml.safe_load((ROOT / "playbooks/vars/awx.yml").read_text())
 CONFIGURE = (ROOT / "playbooks/awx_configure.yml").read_text()
-SURVEY_TYPES = {"int": {"integer"}, "str": {"text", "password", "multiplechoice"}, "bool": {"multiplechoice"}}
+SURVEY_TYPES = {
+    "int": {"integer"},
+    "str": {"text", "password", "multiplechoice"},
+    "bool": {"multiplechoice"},
+    "raw": {"integer", "text"},
+}
 TEMPLATES = AWX["awx_job_templates"]
 
 
@@ -25,12 +31,16 @@ def argument_spec_types():
 
 
 def playbook_text(playbook):
-    """The playbook and the task and vars files next to it that it reads."""
+    """The playbook, the task and vars files next to it that it reads, and the tasks,
+    vars and defaults of the roles it includes by name (onlywave.infra.<role>)."""
     path = ROOT / playbook
     texts = [path.read_text()]
     if path.parent.name == "playbooks":
         texts += [p.read_text() for p in (path.parent / "tasks").glob(f"{path.stem}*.yml")]
         texts += [p.read_text() for p in (path.parent / "vars").glob(f"{path.stem}.yml")]
+    for role in set(re.findall(r"onlywave\.infra\.([a-z_]+)", texts[0])):
+        for part in ("tasks", "vars", "defaults"):
+            texts += [p.read_text() for p in (ROOT / "roles" / role / part).glob("*.yml")]
     return "\n".join(texts)
 
 

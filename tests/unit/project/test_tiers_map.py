@@ -8,9 +8,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 TIERS = yaml.safe_load((ROOT / "playbooks/vars/tiers.yml").read_text())["onlywave_tiers"]
-# Applied elsewhere or by other roles: the AWS layer (playbooks/aws.yml on the controller) and
-# the internal roles that other roles include.
-NOT_IN_THE_MAP = {"aws_alb", "aws_ec2", "aws_ecr", "aws_iam", "aws_s3", "aws_vpc", "aws_waf"} | {
+# Applied elsewhere or by other roles: the AWS layer (playbooks/aws.yml on the controller), the
+# deploy (playbooks/deploy.yml, which checks its own inputs) and the internal roles that other
+# roles include.
+NOT_IN_THE_MAP = {"aws_alb", "aws_ec2", "aws_ecr", "aws_iam", "aws_s3", "aws_vpc", "aws_waf", "deploy"} | {
     "host_plumbing",
     "pki",
     "container_image",
