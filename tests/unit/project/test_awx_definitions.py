@@ -31,13 +31,9 @@ def argument_spec_types():
 
 
 def playbook_text(playbook):
-    """The playbook, the task and vars files next to it that it reads, and the tasks,
-    vars and defaults of the roles it includes by name (onlywave.infra.<role>)."""
-    path = ROOT / playbook
-    texts = [path.read_text()]
-    if path.parent.name == "playbooks":
-        texts += [p.read_text() for p in (path.parent / "tasks").glob(f"{path.stem}*.yml")]
-        texts += [p.read_text() for p in (path.parent / "vars").glob(f"{path.stem}.yml")]
+    """The playbook, and the tasks, vars and defaults of the roles it includes by name
+    (onlywave.infra.<role>)."""
+    texts = [(ROOT / playbook).read_text()]
     for role in set(re.findall(r"onlywave\.infra\.([a-z_]+)", texts[0])):
         for part in ("tasks", "vars", "defaults"):
             texts += [p.read_text() for p in (ROOT / "roles" / role / part).glob("*.yml")]
