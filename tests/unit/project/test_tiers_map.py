@@ -1,6 +1,8 @@
-"""playbooks/vars/tiers.yml is the one map of which roles run on which hosts: the tier
-playbooks apply each entry once, in the map's order, and every role the site applies to hosts
-is in it (so that preflight, which reads the same map, checks it)."""
+"""playbooks/vars/tiers.yml is the one map of which roles run on which hosts: preflight reads
+it, and the tier playbooks are static plays held equal to it here (each entry once, in the map's
+order, with its title, hosts, roles and condition), so that a host is checked for exactly the
+roles it gets. Static plays rather than an `include_role` loop over the map (tried before): with
+them `--list-tasks` shows every role's tasks, and a no-op site.yml on dev is no slower."""
 
 from pathlib import Path
 
@@ -18,20 +20,49 @@ NOT_IN_THE_MAP = {"aws_alb", "aws_ec2", "aws_ecr", "aws_iam", "aws_s3", "aws_vpc
 }
 
 
-def site_tiers():
-    """The _tier of every import of playbooks/tier.yml, in the order site.yml runs them."""
+def site_plays():
+    """The plays of the tier playbooks, in the order site.yml runs them."""
     site = yaml.safe_load((ROOT / "site.yml").read_text())
-    order = []
-    for entry in site:
-        playbook = ROOT / entry["ansible.builtin.import_playbook"]
-        for play in yaml.safe_load(playbook.read_text()):
-            if play.get("ansible.builtin.import_playbook") == "tier.yml":
-                order.append(play["vars"]["_tier"])
-    return order
+    tier_playbooks = [ROOT / entry["ansible.builtin.import_playbook"] for entry in site]
+    return [
+        play
+        for playbook in tier_playbooks
+        for play in yaml.safe_load(playbook.read_text())
+        if "hosts" in play and playbook.name not in {"preflight.yml", "aws.yml", "hosts_ready.yml"}
+    ]
+
+
+def expected_play(tier):
+    """The static play an entry of the map stands for (without its tags, which its playbook sets)."""
+    play = {"name": tier["title"], "hosts": tier["hosts"], "gather_facts": False}
+    if "requires" not in tier:
+        return play | {"roles": [{"role": f"onlywave.infra.{role}"} for role in tier["roles"]]}
+    var, unset = tier["requires"]["var"], tier["requires"]["unset"]
+    unset = "true" if unset is True else repr(unset)
+    return play | {
+        "tasks": [
+            {
+                "name": f"Apply {role} where {var} holds",
+                "ansible.builtin.include_role": {"name": f"onlywave.infra.{role}"},
+                # The same test as preflight's, so a host gets the roles it was checked for.
+                "when": f"{var} | default({unset}) is ansible.builtin.truthy(convert_bool=true)",
+            }
+            for role in tier["roles"]
+        ]
+    }
 
 
 def test_site_applies_every_entry_once_in_the_maps_order():
-    assert site_tiers() == list(TIERS)
+    plays = site_plays()
+    assert [play["name"] for play in plays] == [tier["title"] for tier in TIERS.values()]
+    for play, tier in zip(plays, TIERS.values(), strict=True):
+        assert {key: value for key, value in play.items() if key != "tags"} == expected_play(tier)
+        assert play["tags"], play["name"]
+
+
+def test_preflight_tests_requires_as_the_plays_do():
+    preflight = (ROOT / "playbooks/preflight.yml").read_text()
+    assert "is ansible.builtin.truthy(convert_bool=true)" in preflight
 
 
 def test_every_entry_names_its_title_hosts_and_existing_roles_with_checks():
