@@ -5,7 +5,7 @@
 
 DOCUMENTATION = r"""
 module: config_files
-short_description: Several configuration files, their owner and mode, in one module run
+short_description: Several configuration files and their directories, with owner and mode, in one module run
 version_added: 0.3.0
 author: OnlyWave platform team (@onlywave)
 description:
@@ -18,11 +18,37 @@ description:
     and mode, checked by O(files[].validate) if set, then renamed over the old one. A reader sees
     the old file or the new one, never a partial one, and a secret file is never readable by
     others, not even for a moment.
-  - Every option of every file is checked before any file is written; the message names the file.
+  - Every option of every file and directory is checked before anything is written; the message
+    names the file or directory.
   - Contents are never logged and never returned. A diff shows a file's old and new contents only
     where O(files[].diff) is true; secret-bearing files set it to false and show only that they
     changed.
 options:
+  directories:
+    description:
+      - Directories to make, or to give their owner, group and mode, before any file is written,
+        so that a file and the directory it goes in cost one call.
+      - A missing parent of a listed directory is made too, owned by the connecting user, with
+        mode C(0755).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The directory's absolute path.
+        type: path
+        required: true
+      owner:
+        description: The owning user (a name); the existing directory's, or the connecting user's, if unset.
+        type: str
+      group:
+        description: The owning group (a name); the existing directory's, or the user's group, if unset.
+        type: str
+      mode:
+        description:
+          - Octal permissions, for example C("0700").
+          - An existing directory keeps its mode if unset; a new one gets C(0755).
+        type: str
   files:
     description: The files, each written as a whole.
     type: list
@@ -30,7 +56,7 @@ options:
     required: true
     suboptions:
       dest:
-        description: The file's absolute path. Its directory must exist.
+        description: The file's absolute path. Its directory must exist, or be listed in O(directories).
         type: path
         required: true
       content:
@@ -60,13 +86,15 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports which files would change and, in diff mode, how; writes nothing.
+    description: Reports which files and directories would change and, in diff mode, how; writes nothing.
   diff_mode:
     support: full
-    description: One diff per changed file whose O(files[].diff) is true.
+    description:
+      One diff per changed directory (its owner, group and mode) and per changed file whose
+      O(files[].diff) is true.
   idempotent:
     support: full
-    description: A file that already matches is left alone.
+    description: A file or directory that already matches is left alone.
 notes:
   - Runs as one module call, so with pipelining a no-op over any number of files is a single
     remote execution.
@@ -89,6 +117,19 @@ EXAMPLES = r"""
         diff: false  # it holds password hashes
   notify: Restart redis
 
+- name: Write the containers' environment in a directory only root may read
+  onlywave.infra.config_files:
+    directories:
+      - path: /etc/onlywave/api
+        owner: root
+        group: root
+        mode: "0700"
+    files:
+      - dest: /etc/onlywave/api/api.env
+        content: "DATABASE_URL={{ api_database_url }}\n"
+        mode: "0600"
+        diff: false
+
 - name: Let the administrators use sudo (checked by visudo)
   onlywave.infra.config_files:
     files:
@@ -99,6 +140,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+directories:
+  description: Each directory, in the order given, and whether it changed (or would, in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The directory's path.
+      type: str
+    changed:
+      description: Whether it was made, or its owner, group or mode changed.
+      type: bool
+  sample: [{path: /etc/onlywave/api, changed: false}]
 files:
   description: Each file, in the order given, and whether it changed (or would, in check mode).
   returned: always
@@ -127,34 +181,73 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 MODE = re.compile(r"^0?[0-7]{3,4}$")
 
 
-def check_file(spec):
-    """The problems of one file's options, as messages naming the file."""
-    dest = spec["dest"]
+def check_entry(option, key, spec):
+    """The problems of one file's or directory's options, as messages naming it."""
+    path = spec[key]
     problems = []
-    if not os.path.isabs(dest):
-        problems.append(f"files: dest must be an absolute path; it is '{dest}'")
+    if not os.path.isabs(path):
+        problems.append(f"{option}: {key} must be an absolute path; it is '{path}'")
     if spec.get("mode") is not None and not MODE.match(spec["mode"]):
-        problems.append(f"files: {dest}: mode must be octal, such as '0640'; it is '{spec['mode']}'")
+        problems.append(f"{option}: {path}: mode must be octal, such as '0640'; it is '{spec['mode']}'")
     if spec.get("validate") and "%s" not in spec["validate"]:
-        problems.append(f"files: {dest}: validate must contain %s (the new content's path)")
-    for key, lookup in (("owner", pwd.getpwnam), ("group", grp.getgrnam)):
-        if spec.get(key) is not None:
+        problems.append(f"{option}: {path}: validate must contain %s (the new content's path)")
+    for name, lookup in (("owner", pwd.getpwnam), ("group", grp.getgrnam)):
+        if spec.get(name) is not None:
             try:
-                lookup(spec[key])
+                lookup(spec[name])
             except KeyError:
-                problems.append(f"files: {dest}: no {'user' if key == 'owner' else 'group'} '{spec[key]}' on this host")
+                kind = "user" if name == "owner" else "group"
+                problems.append(f"{option}: {path}: no {kind} '{spec[name]}' on this host")
     return problems
 
 
-def wanted_attributes(spec, current):
-    """(uid, gid, mode) the file must have: the given ones, else the current file's, else defaults."""
+def listed_twice(option, paths):
+    absolute = [os.path.realpath(path) for path in paths if os.path.isabs(path)]
+    return [f"{option}: {path} is listed twice" for path in sorted({p for p in absolute if absolute.count(p) > 1})]
+
+
+def wanted_attributes(spec, current, new_mode):
+    """(uid, gid, mode) it must have: the given ones, else the current ones, else defaults."""
     uid = pwd.getpwnam(spec["owner"]).pw_uid if spec.get("owner") else (current.st_uid if current else os.geteuid())
     gid = grp.getgrnam(spec["group"]).gr_gid if spec.get("group") else (current.st_gid if current else os.getegid())
     if spec.get("mode") is not None:
         mode = int(spec["mode"], 8)
     else:
-        mode = stat.S_IMODE(current.st_mode) if current else 0o644
+        mode = stat.S_IMODE(current.st_mode) if current else new_mode
     return uid, gid, mode
+
+
+def describe(attributes):
+    return f"owner {attributes[0]}, group {attributes[1]}, mode {attributes[2]:04o}" if attributes else "absent"
+
+
+def converge_directory(module, spec):
+    """Make one directory exist with its owner, group and mode; returns (changed, diff or None)."""
+    path = os.path.realpath(spec["path"])
+    try:
+        current = os.stat(path)
+    except FileNotFoundError:
+        current = None
+    if current and not stat.S_ISDIR(current.st_mode):
+        module.fail_json(msg=f"directories: {spec['path']} exists and is not a directory")
+    uid, gid, mode = wanted_attributes(spec, current, 0o755)
+    now = (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)) if current else None
+    changed = now != (uid, gid, mode)
+    diff = None
+    if changed and module._diff:
+        diff = {
+            "before_header": f"{spec['path']} (directory)",
+            "after_header": f"{spec['path']} (directory)",
+            "before": describe(now) + "\n",
+            "after": describe((uid, gid, mode)) + "\n",
+        }
+    if changed and not module.check_mode:
+        if current is None:
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            os.mkdir(path, 0o700)  # no wider than wanted until its owner and mode are set
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+    return changed, diff
 
 
 def read(path):
@@ -189,24 +282,23 @@ def converge(module, spec):
     content = to_bytes(spec["content"], errors="surrogate_or_strict")
     if not os.path.isdir(os.path.dirname(dest)):
         if module.check_mode:
-            return True, None  # an earlier task would make the directory
+            return True, None  # O(directories) or an earlier task would make it
         module.fail_json(msg=f"files: {spec['dest']}: its directory {os.path.dirname(dest)} does not exist")
     try:
         current = os.stat(dest)
     except FileNotFoundError:
         current = None
     before = read(dest) if current else None
-    uid, gid, mode = wanted_attributes(spec, current)
+    uid, gid, mode = wanted_attributes(spec, current, 0o644)
     content_changed = before != content
     now = (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)) if current else None
     attributes_changed = now != (uid, gid, mode)
     changed = content_changed or attributes_changed
     diff = None
     if changed and module._diff and spec["diff"]:
-        was = f"owner {now[0]}, group {now[1]}, mode {now[2]:04o}" if now else "absent"
         diff = {
-            "before_header": f"{spec['dest']} ({was})",
-            "after_header": f"{spec['dest']} (owner {uid}, group {gid}, mode {mode:04o})",
+            "before_header": f"{spec['dest']} ({describe(now)})",
+            "after_header": f"{spec['dest']} ({describe((uid, gid, mode))})",
             "before": to_native(before or b"", errors="surrogate_then_replace"),
             "after": to_native(content, errors="surrogate_then_replace"),
         }
@@ -222,6 +314,17 @@ def converge(module, spec):
 def main():
     module = AnsibleModule(
         argument_spec={
+            "directories": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "owner": {"type": "str"},
+                    "group": {"type": "str"},
+                    "mode": {"type": "str"},
+                },
+            },
             "files": {
                 "type": "list",
                 "elements": "dict",
@@ -235,14 +338,15 @@ def main():
                     "validate": {"type": "str"},
                     "diff": {"type": "bool", "default": True},
                 },
-            }
+            },
         },
         supports_check_mode=True,
     )
-    files = module.params["files"]
-    problems = [problem for spec in files for problem in check_file(spec)]
-    dests = [os.path.realpath(spec["dest"]) for spec in files if os.path.isabs(spec["dest"])]
-    problems += [f"files: {dest} is listed twice" for dest in sorted({d for d in dests if dests.count(d) > 1})]
+    directories, files = module.params["directories"], module.params["files"]
+    problems = [problem for spec in directories for problem in check_entry("directories", "path", spec)]
+    problems += [problem for spec in files for problem in check_entry("files", "dest", spec)]
+    problems += listed_twice("directories", [spec["path"] for spec in directories])
+    problems += listed_twice("files", [spec["dest"] for spec in files])
     if problems:
         module.fail_json(msg="; ".join(problems))
 
@@ -250,7 +354,13 @@ def main():
     for spec in files:
         if spec["diff"]:
             module.no_log_values.discard(spec["content"])
-    results, diffs = [], []
+    made, diffs = [], []
+    for spec in directories:
+        changed, diff = converge_directory(module, spec)
+        made.append({"path": spec["path"], "changed": changed})
+        if diff:
+            diffs.append(diff)
+    results = []
     for spec in files:
         changed, diff = converge(module, spec)
         results.append({"dest": spec["dest"], "changed": changed})
@@ -258,10 +368,11 @@ def main():
             diffs.append(diff)
     shown = [{key: value for key, value in spec.items() if key != "content"} for spec in files]
     module.exit_json(
-        changed=any(result["changed"] for result in results),
+        changed=any(result["changed"] for result in made + results),
+        directories=made,
         files=results,
         diff=diffs,
-        invocation={"module_args": {"files": shown}},
+        invocation={"module_args": {"directories": directories, "files": shown}},
     )
 
 

@@ -15,8 +15,9 @@ class Result:
 
 @pytest.fixture
 def run(run_module):
-    def run_files(files, check_mode=False):
-        return Result(run_module(mod.main, {"files": files}, check_mode=check_mode))
+    def run_files(files, check_mode=False, directories=()):
+        args = {"files": files, "directories": list(directories)}
+        return Result(run_module(mod.main, args, check_mode=check_mode))
 
     return run_files
 
@@ -142,3 +143,69 @@ def test_the_same_file_twice_is_refused(run, tmp_path):
 def test_a_missing_directory_fails_naming_the_file(run, tmp_path):
     result = run([{"dest": str(tmp_path / "none" / "a.conf"), "content": "x"}])
     assert result.failed and "does not exist" in result.result["msg"]
+
+
+def test_a_directory_and_its_file_in_one_run_then_nothing_changes(run, tmp_path):
+    private = tmp_path / "etc" / "api"
+    directories = [{"path": str(private), "mode": "0700"}]
+    files = [{"dest": str(private / "api.env"), "content": "A=1\n", "mode": "0600", "diff": False}]
+    first = run(files, directories=directories).result
+    assert first["changed"] and first["directories"] == [{"path": str(private), "changed": True}]
+    assert mode_of(private) == 0o700 and mode_of(tmp_path / "etc") == 0o755
+    assert (private / "api.env").read_text() == "A=1\n"
+    second = run(files, directories=directories).result
+    assert not second["changed"] and second["diff"] == []
+
+
+def test_an_existing_directory_gets_its_mode_and_keeps_its_files(run, tmp_path):
+    (tmp_path / "d").mkdir(mode=0o755)
+    (tmp_path / "d" / "kept").write_text("x")
+    result = run([], directories=[{"path": str(tmp_path / "d"), "mode": "0750"}]).result
+    assert result["changed"] and mode_of(tmp_path / "d") == 0o750
+    assert (tmp_path / "d" / "kept").read_text() == "x"
+    assert "mode 0755" in result["diff"][0]["before"] and "mode 0750" in result["diff"][0]["after"]
+
+
+def test_a_directory_without_a_mode_keeps_its_own(run, tmp_path):
+    (tmp_path / "d").mkdir()
+    os.chmod(tmp_path / "d", 0o711)
+    result = run([], directories=[{"path": str(tmp_path / "d")}]).result
+    assert not result["changed"] and mode_of(tmp_path / "d") == 0o711
+
+
+def test_check_mode_makes_no_directory_and_reports_it_and_its_file(run, tmp_path):
+    result = run(
+        [{"dest": str(tmp_path / "new" / "a.conf"), "content": "a\n"}],
+        check_mode=True,
+        directories=[{"path": str(tmp_path / "new"), "mode": "0755"}],
+    ).result
+    assert result["changed"]
+    assert [d["changed"] for d in result["directories"]] == [True]
+    assert [f["changed"] for f in result["files"]] == [True]
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_file_where_a_directory_is_wanted_fails(run, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    result = run([], directories=[{"path": str(tmp_path / "taken")}])
+    assert result.failed and "is not a directory" in result.result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"path": "relative"}, "path must be an absolute path"),
+        ({"path": "/tmp/d", "mode": "755x"}, "mode must be octal"),
+        ({"path": "/tmp/d", "owner": "no-such-user-here"}, "no user 'no-such-user-here'"),
+    ],
+)
+def test_bad_directory_options_fail_before_anything_is_made(run, tmp_path, spec, message):
+    good = {"path": str(tmp_path / "first")}
+    result = run([{"dest": str(tmp_path / "a.conf"), "content": "x"}], directories=[good, spec])
+    assert result.failed and message in result.result["msg"]
+    assert not (tmp_path / "first").exists() and not (tmp_path / "a.conf").exists()
+
+
+def test_the_same_directory_twice_is_refused(run, tmp_path):
+    result = run([], directories=[{"path": str(tmp_path / "d")}, {"path": str(tmp_path / "d") + "/"}])
+    assert result.failed and "listed twice" in result.result["msg"]
