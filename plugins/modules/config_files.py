@@ -217,6 +217,15 @@ def wanted_attributes(spec, current, new_mode):
     return uid, gid, mode
 
 
+def current_state(path):
+    """The path's stat and its (uid, gid, mode), or (None, None) where nothing is there."""
+    try:
+        current = os.stat(path)
+    except FileNotFoundError:
+        return None, None
+    return current, (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode))
+
+
 def describe(attributes):
     return f"owner {attributes[0]}, group {attributes[1]}, mode {attributes[2]:04o}" if attributes else "absent"
 
@@ -224,14 +233,10 @@ def describe(attributes):
 def converge_directory(module, spec):
     """Make one directory exist with its owner, group and mode; returns (changed, diff or None)."""
     path = os.path.realpath(spec["path"])
-    try:
-        current = os.stat(path)
-    except FileNotFoundError:
-        current = None
+    current, now = current_state(path)
     if current and not stat.S_ISDIR(current.st_mode):
         module.fail_json(msg=f"directories: {spec['path']} exists and is not a directory")
     uid, gid, mode = wanted_attributes(spec, current, 0o755)
-    now = (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)) if current else None
     changed = now != (uid, gid, mode)
     diff = None
     if changed and module._diff:
@@ -284,14 +289,10 @@ def converge(module, spec):
         if module.check_mode:
             return True, None  # O(directories) or an earlier task would make it
         module.fail_json(msg=f"files: {spec['dest']}: its directory {os.path.dirname(dest)} does not exist")
-    try:
-        current = os.stat(dest)
-    except FileNotFoundError:
-        current = None
+    current, now = current_state(dest)
     before = read(dest) if current else None
     uid, gid, mode = wanted_attributes(spec, current, 0o644)
     content_changed = before != content
-    now = (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)) if current else None
     attributes_changed = now != (uid, gid, mode)
     changed = content_changed or attributes_changed
     diff = None

@@ -23,12 +23,13 @@ NOT_IN_THE_MAP = {"aws_alb", "aws_ec2", "aws_ecr", "aws_iam", "aws_s3", "aws_vpc
 def site_plays():
     """The plays of the tier playbooks, in the order site.yml runs them."""
     site = yaml.safe_load((ROOT / "site.yml").read_text())
-    tier_playbooks = [ROOT / entry["ansible.builtin.import_playbook"] for entry in site]
+    not_tiers = {"playbooks/preflight.yml", "playbooks/aws.yml", "playbooks/hosts_ready.yml"}
+    tier_playbooks = [entry["ansible.builtin.import_playbook"] for entry in site]
     return [
         play
         for playbook in tier_playbooks
-        for play in yaml.safe_load(playbook.read_text())
-        if "hosts" in play and playbook.name not in {"preflight.yml", "aws.yml", "hosts_ready.yml"}
+        if playbook not in not_tiers
+        for play in yaml.safe_load((ROOT / playbook).read_text())
     ]
 
 
