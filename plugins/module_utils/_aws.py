@@ -7,7 +7,7 @@ Private to this collection: not a public API.
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list, compare_aws_tags
 
 
 def retrying_client(module, service, extra_error_codes=None):
@@ -30,3 +30,11 @@ def apply_tags(current, to_set, to_remove):
     tags = {k: v for k, v in (current or {}).items() if k not in to_remove}
     tags.update(to_set)
     return tags
+
+
+def write_ec2_tags(ec2, resource_id, to_set, to_remove):
+    """Apply tag_changes' result to an EC2 resource (a retrying client's calls)."""
+    if to_remove:
+        ec2.delete_tags(Resources=[resource_id], Tags=[{"Key": key} for key in to_remove], aws_retry=True)
+    if to_set:
+        ec2.create_tags(Resources=[resource_id], Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)

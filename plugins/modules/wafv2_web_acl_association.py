@@ -22,9 +22,15 @@ options:
     required: true
   web_acl_arn:
     description:
-      - ARN of the web ACL. Required when O(state=present).
+      - ARN of the web ACL. This or O(web_acl_name) is required when O(state=present).
       - With O(state=absent), the association is removed only if it is with this web ACL; when
-        omitted, any association is removed.
+        neither is given, any association is removed.
+    type: str
+  web_acl_name:
+    description:
+      - Name of the regional web ACL, instead of O(web_acl_arn); the module finds its ARN
+        (ListWebACLs), and fails if there is none of that name.
+      - Lets a playbook associate a web ACL that another play or host created, without passing its ARN along.
     type: str
   state:
     description: Whether the resource is associated with the web ACL.
@@ -50,6 +56,11 @@ EXAMPLES = r"""
   onlywave.infra.wafv2_web_acl_association:
     resource_arn: "{{ alb.load_balancer_arn }}"
     web_acl_arn: "{{ web_acl.arn }}"
+
+- name: Protect the ALB with the web ACL of that name
+  onlywave.infra.wafv2_web_acl_association:
+    resource_arn: "{{ alb.load_balancer_arn }}"
+    web_acl_name: prod-edge
 
 - name: Remove any web ACL from the ALB
   onlywave.infra.wafv2_web_acl_association:
@@ -78,20 +89,39 @@ def current_web_acl(waf, resource_arn):
     return (found.get("WebACL") or {}).get("ARN", "")
 
 
+def web_acl_named(waf, name):
+    """ARN of the regional web ACL of that name, or None."""
+    request = {"Scope": "REGIONAL", "Limit": 100}
+    while True:
+        page = waf.list_web_acls(aws_retry=True, **request)
+        for acl in page.get("WebACLs", []):
+            if acl["Name"] == name:
+                return acl["ARN"]
+        if not page.get("NextMarker"):
+            return None
+        request["NextMarker"] = page["NextMarker"]
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             resource_arn=dict(type="str", required=True),
             web_acl_arn=dict(type="str"),
+            web_acl_name=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
-        required_if=[("state", "present", ["web_acl_arn"])],
+        mutually_exclusive=[("web_acl_arn", "web_acl_name")],
+        required_if=[("state", "present", ["web_acl_arn", "web_acl_name"], True)],
         supports_check_mode=True,
     )
     resource_arn, wanted, state = (module.params[k] for k in ("resource_arn", "web_acl_arn", "state"))
     # A resource that was just created can be briefly unknown to WAF.
     waf = retrying_client(module, "wafv2", extra_error_codes=["WAFUnavailableEntityException"])
     try:
+        if module.params["web_acl_name"]:
+            wanted = web_acl_named(waf, module.params["web_acl_name"])
+            if wanted is None:
+                module.fail_json(msg=f"There is no regional web ACL named {module.params['web_acl_name']}")
         before = current_web_acl(waf, resource_arn)
         if state == "present":
             after = wanted

@@ -2,8 +2,10 @@ import json
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from moto import mock_aws
 
 # collections/ansible_collections/onlywave/infra links to the repository root,
 # so the collection's plugins import as ansible_collections.onlywave.infra.*.
@@ -31,3 +33,11 @@ def run_module(capsys, monkeypatch):
         return json.loads(capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def vpc():
+    """A VPC in moto's in-process mock (eu-west-1): (EC2 client, VPC ID)."""
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="eu-west-1")
+        yield ec2, ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]

@@ -1,15 +1,5 @@
 import boto3
-import pytest
 from ansible_collections.onlywave.infra.plugins.modules import ec2_vpc_flow_log as mod
-from moto import mock_aws
-
-
-@pytest.fixture
-def vpc():
-    with mock_aws():
-        ec2 = boto3.client("ec2", region_name="eu-west-1")
-        vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-        yield ec2, vpc_id
 
 
 def args(vpc_id, **extra):

@@ -69,6 +69,16 @@ def test_absent_removes_only_the_named_web_acl(run_module, edge):
     assert associated(waf, alb) == ""
 
 
+def test_a_web_acl_found_by_name(run_module, edge):
+    waf, alb, (_first, second) = edge
+    result = run_module(association_mod.main, {"resource_arn": alb, "web_acl_name": "second"})
+    assert result["changed"] is True and result["web_acl_arn"] == second and associated(waf, alb) == second
+    assert run_module(association_mod.main, {"resource_arn": alb, "web_acl_name": "second"})["changed"] is False
+    missing = run_module(association_mod.main, {"resource_arn": alb, "web_acl_name": "third"})
+    assert missing["failed"] is True and missing["msg"] == "There is no regional web ACL named third"
+    assert associated(waf, alb) == second
+
+
 LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-onlywave-test"
 
 
