@@ -155,6 +155,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
+    boto3_tag_specifications,
 )
 from ansible_collections.onlywave.infra.plugins.module_utils._aws import (
     apply_tags,
@@ -185,8 +186,15 @@ RULE_OPTIONS = dict(
     mutually_exclusive=[("cidr_ip", "group_name", "group_id")],
     required_one_of=[("cidr_ip", "group_name", "group_id")],
 )
-# A new VPC security group comes with this egress rule.
-DEFAULT_EGRESS = {("-1", None, None, "cidr", "0.0.0.0/0"): ""}
+# Where IpPermissions keeps each kind of rule peer: (list, field of its entries).
+PEERS = {
+    "cidr": ("IpRanges", "CidrIp"),
+    "cidr6": ("Ipv6Ranges", "CidrIpv6"),
+    "group": ("UserIdGroupPairs", "GroupId"),
+    "prefix": ("PrefixListIds", "PrefixListId"),
+}
+# A new VPC security group comes with this egress rule (allow all).
+DEFAULT_EGRESS = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
 
 
 def port_range(value):
@@ -254,12 +262,7 @@ def current_rules(permissions):
     for perm in permissions:
         proto = perm["IpProtocol"]
         first, last = (None, None) if proto == "-1" else (perm.get("FromPort"), perm.get("ToPort"))
-        for kind, key, field in (
-            ("cidr", "IpRanges", "CidrIp"),
-            ("cidr6", "Ipv6Ranges", "CidrIpv6"),
-            ("group", "UserIdGroupPairs", "GroupId"),
-            ("prefix", "PrefixListIds", "PrefixListId"),
-        ):
+        for kind, (key, field) in PEERS.items():
             for peer in perm.get(key, []):
                 current[(proto, first, last, kind, peer[field])] = peer.get("Description", "")
     return current
@@ -271,12 +274,7 @@ def permission(rule, description=None):
     perm = {"IpProtocol": proto}
     if first is not None:
         perm.update(FromPort=first, ToPort=last)
-    key, field = {
-        "cidr": ("IpRanges", "CidrIp"),
-        "cidr6": ("Ipv6Ranges", "CidrIpv6"),
-        "group": ("UserIdGroupPairs", "GroupId"),
-        "prefix": ("PrefixListIds", "PrefixListId"),
-    }[kind]
+    key, field = PEERS[kind]
     entry = {field: peer}
     if description:
         entry["Description"] = description
@@ -326,16 +324,21 @@ class SecurityGroups:
                     self.module.warn(f"Security group {group['name']} keeps its description: AWS cannot change it")
                 continue
             self.created.append(group["name"])
-            new = {"GroupName": group["name"], "GroupId": f"(new {group['name']})", "Description": group["description"]}
+            # What AWS makes (read again below, once created; check mode keeps this).
+            new = {
+                "GroupName": group["name"],
+                "GroupId": f"(new {group['name']})",
+                "Description": group["description"],
+                "IpPermissions": [],
+                "IpPermissionsEgress": DEFAULT_EGRESS,
+                "Tags": ansible_dict_to_boto3_tag_list(group["tags"] or {}),
+            }
             if not self.module.check_mode:
                 request = {"GroupName": group["name"], "Description": group["description"], "VpcId": self.vpc_id}
-                if group["tags"]:
-                    tags = ansible_dict_to_boto3_tag_list(group["tags"])
-                    request["TagSpecifications"] = [{"ResourceType": "security-group", "Tags": tags}]
+                tags = boto3_tag_specifications(group["tags"], ["security-group"])
+                if tags:
+                    request["TagSpecifications"] = tags
                 new["GroupId"] = self.ec2.create_security_group(aws_retry=True, **request)["GroupId"]
-            new.update(
-                IpPermissions=[], IpPermissionsEgress=[], Tags=ansible_dict_to_boto3_tag_list(group["tags"] or {})
-            )
             self.by_name[group["name"]] = new
         if self.created and not self.module.check_mode:
             ids = [self.by_name[name]["GroupId"] for name in self.created]
@@ -350,8 +353,6 @@ class SecurityGroups:
         before, after = {}, {}
         for direction, field in zip(DIRECTIONS, ("IpPermissions", "IpPermissionsEgress"), strict=True):
             current = current_rules(found[field])
-            if group["name"] in self.created and self.module.check_mode and direction == "egress":
-                current = dict(DEFAULT_EGRESS)
             wanted = wanted_rules(group[direction], self.group_id_of)
             if current != wanted:
                 self.write_rules(group_id, direction, current, wanted)
@@ -372,24 +373,19 @@ class SecurityGroups:
     def write_rules(self, group_id, direction, current, wanted):
         if self.module.check_mode:
             return
-        call = {
-            verb: getattr(
-                self.ec2,
-                f"{verb}_security_group_{direction}"
-                if verb != "update"
-                else f"update_security_group_rule_descriptions_{direction}",
-            )
-            for verb in ("authorize", "revoke", "update")
-        }
-        # Added first, revoked last: a rule that only moves never leaves a gap.
         added = [permission(rule, wanted[rule]) for rule in wanted if rule not in current]
         relabelled = [
             permission(rule, wanted[rule]) for rule in wanted if rule in current and current[rule] != wanted[rule]
         ]
         revoked = [permission(rule) for rule in current if rule not in wanted]
-        for verb, perms in (("authorize", added), ("update", relabelled), ("revoke", revoked)):
+        # Added first, revoked last: a rule that only moves never leaves a gap.
+        for call, perms in (
+            (f"authorize_security_group_{direction}", added),
+            (f"update_security_group_rule_descriptions_{direction}", relabelled),
+            (f"revoke_security_group_{direction}", revoked),
+        ):
             if perms:
-                call[verb](GroupId=group_id, IpPermissions=perms, aws_retry=True)
+                getattr(self.ec2, call)(GroupId=group_id, IpPermissions=perms, aws_retry=True)
 
 
 def main():

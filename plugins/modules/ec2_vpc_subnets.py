@@ -108,8 +108,8 @@ import ipaddress
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
+    boto3_tag_specifications,
 )
 from ansible_collections.onlywave.infra.plugins.module_utils._aws import (
     apply_tags,
@@ -155,10 +155,9 @@ def keep(module, ec2, subnet, found):
         after = {"id": "", "cidr": subnet["cidr"], "az": subnet["az"], "map_public": False, "tags": wanted_tags or {}}
         if not module.check_mode:
             request = {"VpcId": module.params["vpc_id"], "CidrBlock": subnet["cidr"], "AvailabilityZone": subnet["az"]}
-            if wanted_tags:
-                request["TagSpecifications"] = [
-                    {"ResourceType": "subnet", "Tags": ansible_dict_to_boto3_tag_list(wanted_tags)}
-                ]
+            tags = boto3_tag_specifications(wanted_tags, ["subnet"])
+            if tags:
+                request["TagSpecifications"] = tags
             after["id"] = ec2.create_subnet(aws_retry=True, **request)["Subnet"]["SubnetId"]
         before = None
     else:
@@ -209,7 +208,7 @@ def main():
     for subnet in subnets:
         subnet["cidr"] = str(ipaddress.IPv4Network(subnet["cidr"]))
     ec2 = retrying_client(module, "ec2", extra_error_codes=["InvalidSubnetID.NotFound"])
-    results, diff = [], {"before": {}, "after": {}}
+    results, created, diff = [], [], {"before": {}, "after": {}}
     try:
         paginator = ec2.get_paginator("describe_subnets")
         filters = [{"Name": "vpc-id", "Values": [module.params["vpc_id"]]}]
@@ -217,9 +216,10 @@ def main():
         for subnet in subnets:
             before, after = keep(module, ec2, subnet, existing.get(subnet["cidr"]))
             results.append(after)
+            if before is None and after["id"]:
+                created.append(after["id"])
             if before != after:
                 diff["before"][subnet["cidr"]], diff["after"][subnet["cidr"]] = before or {}, after
-        created = [after["id"] for cidr, after in diff["after"].items() if not diff["before"][cidr] and after["id"]]
         if created and module.params["wait"]:
             ec2.get_waiter("subnet_available").wait(SubnetIds=created)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, botocore.exceptions.WaiterError) as e:
