@@ -39,10 +39,14 @@ options:
         type: path
         required: true
       owner:
-        description: The owning user (a name); the existing directory's, or the connecting user's, if unset.
+        description:
+          - The owning user, a name or a numeric ID (a container's user need not exist on the host).
+          - The existing directory's, or the connecting user's, if unset.
         type: str
       group:
-        description: The owning group (a name); the existing directory's, or the user's group, if unset.
+        description:
+          - The owning group, a name or a numeric ID.
+          - The existing directory's, or the user's group, if unset.
         type: str
       mode:
         description:
@@ -64,10 +68,14 @@ options:
         type: str
         required: true
       owner:
-        description: The owning user (a name); the existing file's, or the connecting user's, if unset.
+        description:
+          - The owning user, a name or a numeric ID (a container's user need not exist on the host).
+          - The existing file's, or the connecting user's, if unset.
         type: str
       group:
-        description: The owning group (a name); the existing file's, or the user's group, if unset.
+        description:
+          - The owning group, a name or a numeric ID.
+          - The existing file's, or the user's group, if unset.
         type: str
       mode:
         description:
@@ -191,7 +199,7 @@ def check_entry(option, key, spec):
         problems.append(f"{option}: {path}: mode must be octal, such as '0640'; it is '{spec['mode']}'")
     if spec.get("validate") and "%s" not in spec["validate"]:
         problems.append(f"{option}: {path}: validate must contain %s (the new content's path)")
-    for name, lookup in (("owner", pwd.getpwnam), ("group", grp.getgrnam)):
+    for name, lookup in (("owner", user_id), ("group", group_id)):
         if spec.get(name) is not None:
             try:
                 lookup(spec[name])
@@ -206,10 +214,20 @@ def listed_twice(option, paths):
     return [f"{option}: {path} is listed twice" for path in sorted({p for p in absolute if absolute.count(p) > 1})]
 
 
+def user_id(owner):
+    """The uid of a user name, or a numeric ID as it is (a container's user need not exist on the host)."""
+    return int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+
+
+def group_id(group):
+    """The gid of a group name, or a numeric ID as it is."""
+    return int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+
+
 def wanted_attributes(spec, current, new_mode):
     """(uid, gid, mode) it must have: the given ones, else the current ones, else defaults."""
-    uid = pwd.getpwnam(spec["owner"]).pw_uid if spec.get("owner") else (current.st_uid if current else os.geteuid())
-    gid = grp.getgrnam(spec["group"]).gr_gid if spec.get("group") else (current.st_gid if current else os.getegid())
+    uid = user_id(spec["owner"]) if spec.get("owner") else (current.st_uid if current else os.geteuid())
+    gid = group_id(spec["group"]) if spec.get("group") else (current.st_gid if current else os.getegid())
     if spec.get("mode") is not None:
         mode = int(spec["mode"], 8)
     else:

@@ -209,3 +209,15 @@ def test_bad_directory_options_fail_before_anything_is_made(run, tmp_path, spec,
 def test_the_same_directory_twice_is_refused(run, tmp_path):
     result = run([], directories=[{"path": str(tmp_path / "d")}, {"path": str(tmp_path / "d") + "/"}])
     assert result.failed and "listed twice" in result.result["msg"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root (make test runs as root)")
+def test_a_numeric_owner_need_not_exist_on_the_host(run, tmp_path):
+    # A container's user (Logstash's 1000, say) has no account on the host that writes its files.
+    directory = {"path": str(tmp_path / "data"), "owner": "54321", "group": "54321", "mode": "0750"}
+    files = [{"dest": str(tmp_path / "data" / "a.conf"), "content": "a\n", "owner": "54321", "group": "54321"}]
+    first = run(files, directories=[directory])
+    assert not first.failed and first.result["changed"]
+    for path in (tmp_path / "data", tmp_path / "data" / "a.conf"):
+        assert (os.stat(path).st_uid, os.stat(path).st_gid) == (54321, 54321)
+    assert not run(files, directories=[directory]).result["changed"]
