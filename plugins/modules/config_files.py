@@ -5,7 +5,7 @@
 
 DOCUMENTATION = r"""
 module: config_files
-short_description: Several configuration files and their directories, with owner and mode, in one module run
+short_description: Configuration files, their directories and the services that read them, in one module run
 version_added: 0.3.0
 author: OnlyWave platform team (@onlywave)
 description:
@@ -20,6 +20,10 @@ description:
     others, not even for a moment.
   - Every option of every file and directory is checked before anything is written; the message
     names the file or directory.
+  - Then each service of O(services) is enabled and started, after a C(systemctl daemon-reload)
+    if a file or directory under C(/etc/systemd/system) changed. A role whose package is installed
+    writes its settings and starts its service in one call, where M(ansible.builtin.systemd_service)
+    cost a second one.
   - Contents are never logged and never returned. A diff shows a file's old and new contents only
     where O(files[].diff) is true; secret-bearing files set it to false and show only that they
     changed.
@@ -91,21 +95,40 @@ options:
         description: Show the old and new contents in diff mode. Set it to false for any file that holds a secret.
         type: bool
         default: true
+  services:
+    description:
+      - systemd units to enable and start after the files are written (the files' changes are the
+        caller's to apply, with a handler, as before).
+      - A unit that does not exist, or is masked, fails the call; in check mode a missing unit is
+        reported as a change only when this call would write a file under C(/etc/systemd/system).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The unit, for example C(haproxy) or C(onlywave-backup.timer).
+        type: str
+        required: true
+      start:
+        description: Start it now too. False only enables it (a unit that a container skips).
+        type: bool
+        default: true
 attributes:
   check_mode:
     support: full
-    description: Reports which files and directories would change and, in diff mode, how; writes nothing.
+    description: Reports which files, directories and services would change and, in diff mode, how; changes nothing.
   diff_mode:
     support: full
     description:
-      One diff per changed directory (its owner, group and mode) and per changed file whose
-      O(files[].diff) is true.
+      One diff per changed directory (its owner, group and mode), per changed file whose
+      O(files[].diff) is true, and per service enabled or started.
   idempotent:
     support: full
-    description: A file or directory that already matches is left alone.
+    description: A file or directory that already matches, and a service enabled and running, are left alone.
 notes:
-  - Runs as one module call, so with pipelining a no-op over any number of files is a single
-    remote execution.
+  - Runs as one module call, so with pipelining a no-op over any number of files and services is a
+    single remote execution.
+  - O(services) needs systemd; list a service only once its package is installed.
 """
 
 EXAMPLES = r"""
@@ -123,6 +146,8 @@ EXAMPLES = r"""
         group: redis
         mode: "0640"
         diff: false  # it holds password hashes
+    services:
+      - name: redis-server
   notify: Restart redis
 
 - name: Write the containers' environment in a directory only root may read
@@ -174,6 +199,19 @@ files:
       description: Whether its content, owner, group or mode changed.
       type: bool
   sample: [{dest: /etc/redis/redis.conf, changed: false}]
+services:
+  description: Each service, in the order given, and whether it was enabled or started (or would be, in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The unit.
+      type: str
+    changed:
+      description: Whether it was enabled or started.
+      type: bool
+  sample: [{name: redis-server, changed: false}]
 """
 
 import grp
@@ -187,6 +225,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 MODE = re.compile(r"^0?[0-7]{3,4}$")
+UNITS_DIR = "/etc/systemd/system/"
+# What `systemctl is-enabled` answers with exit code 0: the unit starts at boot, or needs no enabling.
+ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient"}
+ACTIVE = {"active", "activating", "reloading"}
 
 
 def check_entry(option, key, spec):
@@ -330,6 +372,47 @@ def converge(module, spec):
     return changed, diff
 
 
+def unit_state(module, name):
+    """The unit's LoadState, UnitFileState and ActiveState, as systemctl shows them."""
+    rc, out, err = module.run_command(
+        ["systemctl", "show", "--property=LoadState,UnitFileState,ActiveState", "--", name]
+    )
+    if rc != 0:
+        module.fail_json(msg=f"services: {name}: systemctl show failed (rc {rc}): {err or out}")
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def converge_service(module, spec, units_written):
+    """Enable the unit and, unless start is false, start it; returns (changed, diff or None)."""
+    name = spec["name"]
+    state = unit_state(module, name)
+    loaded = state.get("LoadState")
+    if loaded == "not-found" and module.check_mode and units_written:
+        return True, None  # a unit file of this call would make it
+    if loaded != "loaded":
+        module.fail_json(msg=f"services: {name}: the unit is {loaded or 'unknown'} on this host")
+    enabled = state.get("UnitFileState") in ENABLED
+    active = state.get("ActiveState") in ACTIVE
+    commands = ([] if enabled else ["enable"]) + ([] if active or not spec["start"] else ["start"])
+    if not commands:
+        return False, None
+    diff = None
+    if module._diff:
+        diff = {
+            "before_header": f"{name} (service)",
+            "after_header": f"{name} (service)",
+            "before": f"{state.get('UnitFileState')}, {state.get('ActiveState')}\n",
+            "after": f"{'enabled' if not enabled else state.get('UnitFileState')}, "
+            f"{'active' if 'start' in commands else state.get('ActiveState')}\n",
+        }
+    if not module.check_mode:
+        for command in commands:
+            rc, out, err = module.run_command(["systemctl", command, "--", name])
+            if rc != 0:
+                module.fail_json(msg=f"services: {name}: systemctl {command} failed (rc {rc}): {err or out}")
+    return True, diff
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -358,14 +441,26 @@ def main():
                     "diff": {"type": "bool", "default": True},
                 },
             },
+            "services": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "start": {"type": "bool", "default": True},
+                },
+            },
         },
         supports_check_mode=True,
     )
-    directories, files = module.params["directories"], module.params["files"]
+    directories, files, services = (module.params[key] for key in ("directories", "files", "services"))
     problems = [problem for spec in directories for problem in check_entry("directories", "path", spec)]
     problems += [problem for spec in files for problem in check_entry("files", "dest", spec)]
     problems += listed_twice("directories", [spec["path"] for spec in directories])
     problems += listed_twice("files", [spec["dest"] for spec in files])
+    names = [spec["name"] for spec in services]
+    problems += [f"services: {name} is listed twice" for name in sorted({n for n in names if names.count(n) > 1})]
+    problems += [f"services: a name must not be empty or start with '-'; one is '{n}'" for n in names if n[:1] in "-"]
     if problems:
         module.fail_json(msg="; ".join(problems))
 
@@ -385,13 +480,27 @@ def main():
         results.append({"dest": spec["dest"], "changed": changed})
         if diff:
             diffs.append(diff)
+    units_written = any(
+        result["changed"] and result.get("path", result.get("dest")).startswith(UNITS_DIR) for result in made + results
+    )
+    if units_written and services and not module.check_mode:
+        rc, out, err = module.run_command(["systemctl", "daemon-reload"])
+        if rc != 0:
+            module.fail_json(msg=f"services: systemctl daemon-reload failed (rc {rc}): {err or out}")
+    started = []
+    for spec in services:
+        changed, diff = converge_service(module, spec, units_written)
+        started.append({"name": spec["name"], "changed": changed})
+        if diff:
+            diffs.append(diff)
     shown = [{key: value for key, value in spec.items() if key != "content"} for spec in files]
     module.exit_json(
-        changed=any(result["changed"] for result in made + results),
+        changed=any(result["changed"] for result in made + results + started),
         directories=made,
         files=results,
+        services=started,
         diff=diffs,
-        invocation={"module_args": {"directories": directories, "files": shown}},
+        invocation={"module_args": {"directories": directories, "files": shown, "services": services}},
     )
 
 

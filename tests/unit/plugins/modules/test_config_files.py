@@ -221,3 +221,115 @@ def test_a_numeric_owner_need_not_exist_on_the_host(run, tmp_path):
     for path in (tmp_path / "data", tmp_path / "data" / "a.conf"):
         assert (os.stat(path).st_uid, os.stat(path).st_gid) == (54321, 54321)
     assert not run(files, directories=[directory]).result["changed"]
+
+
+FAKE_SYSTEMCTL = r"""#!/usr/bin/env python3
+# A systemctl stand-in: units' states in units.json beside it, every call logged in calls.log.
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+units = json.load(open(os.path.join(here, "units.json")))
+args = [a for a in sys.argv[1:] if a != "--"]
+open(os.path.join(here, "calls.log"), "a").write(" ".join(args) + "\n")
+if args[0] == "show":
+    unit = units.get(args[-1], {"LoadState": "not-found", "UnitFileState": "", "ActiveState": "inactive"})
+    print("\n".join(f"{key}={value}" for key, value in unit.items()))
+elif args[0] in ("enable", "start"):
+    units[args[1]]["UnitFileState" if args[0] == "enable" else "ActiveState"] = (
+        "enabled" if args[0] == "enable" else "active")
+    json.dump(units, open(os.path.join(here, "units.json"), "w"))
+"""
+
+
+@pytest.fixture
+def systemctl(tmp_path, monkeypatch):
+    """A fake systemctl first on PATH; returns (set the units' states, read the calls made)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(FAKE_SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+    def set_units(units):
+        (bin_dir / "units.json").write_text(json.dumps(units))
+
+    def calls():
+        log = bin_dir / "calls.log"
+        made = log.read_text().splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return [call for call in made if not call.startswith("show")]
+
+    return set_units, calls
+
+
+def stopped(name):
+    return {name: {"LoadState": "loaded", "UnitFileState": "disabled", "ActiveState": "inactive"}}
+
+
+def run_services(run_module, services, files, check_mode=False):
+    args = {"files": files, "services": services}
+    return run_module(mod.main, args, check_mode=check_mode)
+
+
+def test_a_service_is_enabled_and_started_once_then_left_alone(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(stopped("haproxy"))
+    files = [{"dest": str(tmp_path / "haproxy.cfg"), "content": "x\n"}]
+    first = run_services(run_module, [{"name": "haproxy"}], files)
+    assert first["changed"] and first["services"] == [{"name": "haproxy", "changed": True}]
+    assert calls() == ["enable haproxy", "start haproxy"]
+    again = run_services(run_module, [{"name": "haproxy"}], files)
+    assert not again["changed"] and again["services"] == [{"name": "haproxy", "changed": False}]
+    assert calls() == []
+
+
+def test_check_mode_reports_the_service_and_starts_nothing(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(stopped("haproxy"))
+    result = run_services(run_module, [{"name": "haproxy"}], [], check_mode=True)
+    assert result["changed"] and result["services"][0]["changed"]
+    assert "disabled, inactive" in result["diff"][0]["before"] and "enabled, active" in result["diff"][0]["after"]
+    assert calls() == []
+
+
+def test_start_false_only_enables(run_module, systemctl):
+    set_units, calls = systemctl
+    set_units(stopped("systemd-timesyncd"))
+    result = run_services(run_module, [{"name": "systemd-timesyncd", "start": False}], [])
+    assert result["changed"] and calls() == ["enable systemd-timesyncd"]
+
+
+def test_a_missing_unit_fails_naming_it(run_module, systemctl):
+    set_units = systemctl[0]
+    set_units({})
+    result = run_services(run_module, [{"name": "no-such-unit"}], [])
+    assert result["failed"] and "no-such-unit: the unit is not-found" in result["msg"]
+
+
+def test_a_written_unit_file_reloads_systemd_before_the_start(run_module, systemctl, tmp_path, monkeypatch):
+    set_units, calls = systemctl
+    set_units(stopped("job.timer"))
+    monkeypatch.setattr(mod, "UNITS_DIR", f"{tmp_path}/")
+    files = [{"dest": str(tmp_path / "job.timer"), "content": "t\n"}]
+    result = run_services(run_module, [{"name": "job.timer"}], files)
+    assert result["changed"] and calls() == ["daemon-reload", "enable job.timer", "start job.timer"]
+    run_services(run_module, [{"name": "job.timer"}], files)
+    assert calls() == []
+
+
+def test_check_mode_counts_a_unit_this_call_would_write(run_module, systemctl, tmp_path, monkeypatch):
+    set_units, calls = systemctl
+    set_units({})
+    monkeypatch.setattr(mod, "UNITS_DIR", f"{tmp_path}/")
+    files = [{"dest": str(tmp_path / "job.timer"), "content": "t\n"}]
+    result = run_services(run_module, [{"name": "job.timer"}], files, check_mode=True)
+    assert result["changed"] and not result.get("failed") and calls() == []
+    assert not (tmp_path / "job.timer").exists()
+
+
+def test_the_same_service_twice_is_refused_before_anything_is_written(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(stopped("haproxy"))
+    files = [{"dest": str(tmp_path / "a.conf"), "content": "bind *:80\n"}]
+    result = run_services(run_module, [{"name": "haproxy"}, {"name": "haproxy"}], files)
+    assert result["failed"] and "haproxy is listed twice" in result["msg"]
+    assert not (tmp_path / "a.conf").exists() and calls() == []
