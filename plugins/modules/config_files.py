@@ -402,7 +402,7 @@ def converge_service(module, spec, units_written):
             "before_header": f"{name} (service)",
             "after_header": f"{name} (service)",
             "before": f"{state.get('UnitFileState')}, {state.get('ActiveState')}\n",
-            "after": f"{'enabled' if not enabled else state.get('UnitFileState')}, "
+            "after": f"{'enabled' if 'enable' in commands else state.get('UnitFileState')}, "
             f"{'active' if 'start' in commands else state.get('ActiveState')}\n",
         }
     if not module.check_mode:
@@ -460,7 +460,8 @@ def main():
     problems += listed_twice("files", [spec["dest"] for spec in files])
     names = [spec["name"] for spec in services]
     problems += [f"services: {name} is listed twice" for name in sorted({n for n in names if names.count(n) > 1})]
-    problems += [f"services: a name must not be empty or start with '-'; one is '{n}'" for n in names if n[:1] in "-"]
+    bad_names = [name for name in names if not name or name.startswith("-")]
+    problems += [f"services: a name must not be empty or start with '-'; one is '{name}'" for name in bad_names]
     if problems:
         module.fail_json(msg="; ".join(problems))
 

@@ -333,3 +333,12 @@ def test_the_same_service_twice_is_refused_before_anything_is_written(run_module
     result = run_services(run_module, [{"name": "haproxy"}, {"name": "haproxy"}], files)
     assert result["failed"] and "haproxy is listed twice" in result["msg"]
     assert not (tmp_path / "a.conf").exists() and calls() == []
+
+
+@pytest.mark.parametrize("name", ["", "--now"])
+def test_an_empty_name_or_an_option_as_a_name_is_refused(run_module, systemctl, name):
+    set_units, calls = systemctl
+    set_units(stopped("haproxy"))
+    result = run_services(run_module, [{"name": name}], [])
+    assert result["failed"] and "a name must not be empty or start with '-'" in result["msg"]
+    assert calls() == []
