@@ -24,6 +24,10 @@ description:
     if a file or directory under C(/etc/systemd/system) changed. A role whose package is installed
     writes its settings and starts its service in one call, where M(ansible.builtin.systemd_service)
     cost a second one.
+  - A running service whose O(services[].watch) files changed is restarted or reloaded in the same
+    call, so that settings for several services cost one call where one task per service, each
+    notifying its handler, cost one call each. It happens at once, not at the end of the play, and
+    a run that fails later has still applied what it wrote.
   - Contents are never logged and never returned. A diff shows a file's old and new contents only
     where O(files[].diff) is true; secret-bearing files set it to false and show only that they
     changed.
@@ -97,8 +101,8 @@ options:
         default: true
   services:
     description:
-      - systemd units to enable and start after the files are written (the files' changes are the
-        caller's to apply, with a handler, as before).
+      - systemd units to enable and start after the files are written. A change to the files they
+        read is applied by O(services[].watch), or else by the caller, with a handler.
       - A unit that does not exist, or is masked, fails the call; in check mode a missing unit is
         reported as a change only when this call would write a file under C(/etc/systemd/system).
     type: list
@@ -113,15 +117,31 @@ options:
         description: Start it now too. False only enables it (a unit that a container skips).
         type: bool
         default: true
+      watch:
+        description:
+          - Paths from O(files[].dest) or O(directories[].path) of this call that the service reads.
+            When one of them changes, a running service is restarted or reloaded
+            (O(services[].on_change)), unless this call has just started it, with the new settings.
+          - A service that is not running (and has O(services[].start=false)) is left as it is.
+        type: list
+        elements: path
+        default: []
+      on_change:
+        description: What a change to a watched path does to the running service.
+        type: str
+        choices: [restarted, reloaded]
+        default: restarted
 attributes:
   check_mode:
     support: full
-    description: Reports which files, directories and services would change and, in diff mode, how; changes nothing.
+    description:
+      Reports which files, directories and services would change (a restart or reload included) and,
+      in diff mode, how; changes nothing.
   diff_mode:
     support: full
     description:
       One diff per changed directory (its owner, group and mode), per changed file whose
-      O(files[].diff) is true, and per service enabled or started.
+      O(files[].diff) is true, and per service enabled, started, restarted or reloaded.
   idempotent:
     support: full
     description: A file or directory that already matches, and a service enabled and running, are left alone.
@@ -170,6 +190,21 @@ EXAMPLES = r"""
         content: "%admins ALL=(ALL:ALL) NOPASSWD: ALL\n"
         mode: "0440"
         validate: /usr/sbin/visudo -cf %s
+
+- name: Write sshd's and the firewall's settings; reload each service whose file changed
+  onlywave.infra.config_files:
+    files:
+      - dest: /etc/ssh/sshd_config.d/50-hardening.conf
+        content: "PermitRootLogin no\n"
+        mode: "0644"
+        validate: /usr/sbin/sshd -t -f %s
+      - dest: /etc/nftables.conf
+        content: "{{ lookup('ansible.builtin.template', 'nftables.conf.j2') }}"
+        mode: "0644"
+        validate: /usr/sbin/nft -c -f %s
+    services:
+      - {name: ssh, watch: [/etc/ssh/sshd_config.d/50-hardening.conf], on_change: reloaded}
+      - {name: nftables, watch: [/etc/nftables.conf], on_change: reloaded}
 """
 
 RETURN = r"""
@@ -200,7 +235,9 @@ files:
       type: bool
   sample: [{dest: /etc/redis/redis.conf, changed: false}]
 services:
-  description: Each service, in the order given, and whether it was enabled or started (or would be, in check mode).
+  description:
+    Each service, in the order given, whether it was enabled, started, restarted or reloaded (or would
+    be, in check mode), and the systemctl commands that did it.
   returned: always
   type: list
   elements: dict
@@ -209,9 +246,13 @@ services:
       description: The unit.
       type: str
     changed:
-      description: Whether it was enabled or started.
+      description: Whether it was enabled, started, restarted or reloaded.
       type: bool
-  sample: [{name: redis-server, changed: false}]
+    systemctl:
+      description: The systemctl commands run (or that would run, in check mode), in order.
+      type: list
+      elements: str
+  sample: [{name: ssh, changed: true, systemctl: [reload]}]
 """
 
 import grp
@@ -382,35 +423,40 @@ def unit_state(module, name):
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-def converge_service(module, spec, units_written):
-    """Enable the unit and, unless start is false, start it; returns (changed, diff or None)."""
+def converge_service(module, spec, units_written, changed_paths):
+    """Enable the unit, start it unless start is false, and restart or reload it if a file it watches
+    changed while it ran; returns (commands, diff or None)."""
     name = spec["name"]
     state = unit_state(module, name)
     loaded = state.get("LoadState")
     if loaded == "not-found" and module.check_mode and units_written:
-        return True, None  # a unit file of this call would make it
+        return ["enable"] + (["start"] if spec["start"] else []), None  # a unit file of this call would make it
     if loaded != "loaded":
         module.fail_json(msg=f"services: {name}: the unit is {loaded or 'unknown'} on this host")
     enabled = state.get("UnitFileState") in ENABLED
     active = state.get("ActiveState") in ACTIVE
     commands = ([] if enabled else ["enable"]) + ([] if active or not spec["start"] else ["start"])
+    watched_changes = sorted(changed_paths & {os.path.realpath(path) for path in spec["watch"]})
+    if active and watched_changes:
+        commands.append("restart" if spec["on_change"] == "restarted" else "reload")
     if not commands:
-        return False, None
+        return [], None
     diff = None
     if module._diff:
+        applied = f" ({spec['on_change']}: {', '.join(watched_changes)} changed)" if active and watched_changes else ""
         diff = {
             "before_header": f"{name} (service)",
             "after_header": f"{name} (service)",
             "before": f"{state.get('UnitFileState')}, {state.get('ActiveState')}\n",
             "after": f"{'enabled' if 'enable' in commands else state.get('UnitFileState')}, "
-            f"{'active' if 'start' in commands else state.get('ActiveState')}\n",
+            f"{'active' if 'start' in commands else state.get('ActiveState')}{applied}\n",
         }
     if not module.check_mode:
         for command in commands:
             rc, out, err = module.run_command(["systemctl", command, "--", name])
             if rc != 0:
                 module.fail_json(msg=f"services: {name}: systemctl {command} failed (rc {rc}): {err or out}")
-    return True, diff
+    return commands, diff
 
 
 def main():
@@ -448,6 +494,8 @@ def main():
                 "options": {
                     "name": {"type": "str", "required": True},
                     "start": {"type": "bool", "default": True},
+                    "watch": {"type": "list", "elements": "path", "default": []},
+                    "on_change": {"type": "str", "choices": ["restarted", "reloaded"], "default": "restarted"},
                 },
             },
         },
@@ -462,6 +510,14 @@ def main():
     problems += [f"services: {name} is listed twice" for name in sorted({n for n in names if names.count(n) > 1})]
     bad_names = [name for name in names if not name or name.startswith("-")]
     problems += [f"services: a name must not be empty or start with '-'; one is '{name}'" for name in bad_names]
+    paths = [spec["path"] for spec in directories] + [spec["dest"] for spec in files]
+    listed = {os.path.realpath(path) for path in paths if os.path.isabs(path)}
+    problems += [
+        f"services: {spec['name']}: watch: {path} is not a file or directory of this call"
+        for spec in services
+        for path in spec["watch"]
+        if os.path.realpath(path) not in listed
+    ]
     if problems:
         module.fail_json(msg="; ".join(problems))
 
@@ -488,10 +544,13 @@ def main():
         rc, out, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
             module.fail_json(msg=f"services: systemctl daemon-reload failed (rc {rc}): {err or out}")
+    changed_paths = {
+        os.path.realpath(result.get("path", result.get("dest"))) for result in made + results if result["changed"]
+    }
     started = []
     for spec in services:
-        changed, diff = converge_service(module, spec, units_written)
-        started.append({"name": spec["name"], "changed": changed})
+        commands, diff = converge_service(module, spec, units_written, changed_paths)
+        started.append({"name": spec["name"], "changed": bool(commands), "systemctl": commands})
         if diff:
             diffs.append(diff)
     shown = [{key: value for key, value in spec.items() if key != "content"} for spec in files]

@@ -233,7 +233,7 @@ open(os.path.join(here, "calls.log"), "a").write(" ".join(args) + "\n")
 if args[0] == "show":
     unit = units.get(args[-1], {"LoadState": "not-found", "UnitFileState": "", "ActiveState": "inactive"})
     print("\n".join(f"{key}={value}" for key, value in unit.items()))
-elif args[0] in ("enable", "start"):
+elif args[0] in ("enable", "start"):  # reload and restart change no state
     units[args[1]]["UnitFileState" if args[0] == "enable" else "ActiveState"] = (
         "enabled" if args[0] == "enable" else "active")
     json.dump(units, open(os.path.join(here, "units.json"), "w"))
@@ -275,10 +275,11 @@ def test_a_service_is_enabled_and_started_once_then_left_alone(run_module, syste
     set_units(stopped("haproxy"))
     files = [{"dest": str(tmp_path / "haproxy.cfg"), "content": "x\n"}]
     first = run_services(run_module, [{"name": "haproxy"}], files)
-    assert first["changed"] and first["services"] == [{"name": "haproxy", "changed": True}]
+    assert first["changed"]
+    assert first["services"] == [{"name": "haproxy", "changed": True, "systemctl": ["enable", "start"]}]
     assert calls() == ["enable haproxy", "start haproxy"]
     again = run_services(run_module, [{"name": "haproxy"}], files)
-    assert not again["changed"] and again["services"] == [{"name": "haproxy", "changed": False}]
+    assert not again["changed"] and again["services"] == [{"name": "haproxy", "changed": False, "systemctl": []}]
     assert calls() == []
 
 
@@ -342,3 +343,64 @@ def test_an_empty_name_or_an_option_as_a_name_is_refused(run_module, systemctl, 
     result = run_services(run_module, [{"name": name}], [])
     assert result["failed"] and "a name must not be empty or start with '-'" in result["msg"]
     assert calls() == []
+
+
+def running(name):
+    return {name: {"LoadState": "loaded", "UnitFileState": "enabled", "ActiveState": "active"}}
+
+
+def test_a_running_service_is_reloaded_when_a_file_it_watches_changes_and_only_then(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units({**running("ssh"), **running("nftables")})
+    sshd, rules = str(tmp_path / "sshd.conf"), str(tmp_path / "nftables.conf")
+    services = [
+        {"name": "ssh", "watch": [sshd], "on_change": "reloaded"},
+        {"name": "nftables", "watch": [rules], "on_change": "restarted"},
+    ]
+    first = run_services(run_module, services, [{"dest": sshd, "content": "a\n"}, {"dest": rules, "content": "r\n"}])
+    assert first["changed"] and calls() == ["reload ssh", "restart nftables"]
+    again = run_services(run_module, services, [{"dest": sshd, "content": "b\n"}, {"dest": rules, "content": "r\n"}])
+    assert [service["systemctl"] for service in again["services"]] == [["reload"], []]
+    assert calls() == ["reload ssh"]
+    run_services(run_module, services, [{"dest": sshd, "content": "b\n"}, {"dest": rules, "content": "r\n"}])
+    assert calls() == []
+
+
+def test_a_service_this_call_starts_is_not_restarted_too(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(stopped("haproxy"))
+    conf = str(tmp_path / "haproxy.cfg")
+    run_services(run_module, [{"name": "haproxy", "watch": [conf]}], [{"dest": conf, "content": "x\n"}])
+    assert calls() == ["enable haproxy", "start haproxy"]
+
+
+def test_a_stopped_service_that_is_not_to_be_started_stays_stopped(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(stopped("systemd-timesyncd"))
+    conf = str(tmp_path / "timesyncd.conf")
+    services = [{"name": "systemd-timesyncd", "start": False, "watch": [conf]}]
+    run_services(run_module, services, [{"dest": conf, "content": "[Time]\n"}])
+    assert calls() == ["enable systemd-timesyncd"]
+
+
+def test_check_mode_reports_the_reload_and_runs_nothing(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(running("ssh"))
+    sshd = str(tmp_path / "sshd.conf")
+    service = {"name": "ssh", "watch": [sshd], "on_change": "reloaded"}
+    result = run_module(mod.main, {"files": [{"dest": sshd, "content": "a\n"}], "services": [service]}, check_mode=True)
+    assert result["changed"] and result["services"] == [{"name": "ssh", "changed": True, "systemctl": ["reload"]}]
+    assert f"(reloaded: {sshd} changed)" in result["diff"][-1]["after"]
+    assert calls() == [] and not os.path.exists(sshd)
+
+
+def test_a_watched_path_outside_the_call_is_refused_before_anything_is_written(run_module, systemctl, tmp_path):
+    set_units, calls = systemctl
+    set_units(running("ssh"))
+    conf = str(tmp_path / "a.conf")
+    services = [{"name": "ssh", "watch": ["/etc/ssh/sshd_config"]}]
+    result = run_services(run_module, services, [{"dest": conf, "content": "x\n"}])
+    assert (
+        result["failed"] and "ssh: watch: /etc/ssh/sshd_config is not a file or directory of this call" in result["msg"]
+    )
+    assert not os.path.exists(conf) and calls() == []
