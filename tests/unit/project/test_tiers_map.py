@@ -36,6 +36,8 @@ def site_plays():
 def expected_play(tier):
     """The static play an entry of the map stands for (without its tags, which its playbook sets)."""
     play = {"name": tier["title"], "hosts": tier["hosts"], "gather_facts": False}
+    if "strategy" in tier:
+        play["strategy"] = tier["strategy"]
     if "requires" not in tier:
         return play | {"roles": [{"role": f"onlywave.infra.{role}"} for role in tier["roles"]]}
     var, unset = tier["requires"]["var"], tier["requires"]["unset"]
