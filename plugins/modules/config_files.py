@@ -537,16 +537,13 @@ def main():
         results.append({"dest": spec["dest"], "changed": changed})
         if diff:
             diffs.append(diff)
-    units_written = any(
-        result["changed"] and result.get("path", result.get("dest")).startswith(UNITS_DIR) for result in made + results
-    )
+    changed = [result.get("path", result.get("dest")) for result in made + results if result["changed"]]
+    units_written = any(path.startswith(UNITS_DIR) for path in changed)
     if units_written and services and not module.check_mode:
         rc, out, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
             module.fail_json(msg=f"services: systemctl daemon-reload failed (rc {rc}): {err or out}")
-    changed_paths = {
-        os.path.realpath(result.get("path", result.get("dest"))) for result in made + results if result["changed"]
-    }
+    changed_paths = {os.path.realpath(path) for path in changed}
     started = []
     for spec in services:
         commands, diff = converge_service(module, spec, units_written, changed_paths)
