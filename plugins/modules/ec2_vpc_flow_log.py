@@ -16,9 +16,16 @@ description:
     interval, the delivery role or the log format differ, it is replaced.
 options:
   resource_id:
-    description: ID of the VPC, subnet or network interface.
+    description:
+      - ID of the VPC, subnet or network interface.
+      - This or O(vpc_name) is required.
     type: str
-    required: true
+  vpc_name:
+    description:
+      - Name (tag C(Name)) of the VPC, instead of O(resource_id), with O(resource_type=VPC). The module
+        finds the VPC (DescribeVpcs), and fails unless exactly one VPC has that name.
+      - Saves a playbook the separate lookup of a VPC that another play or host created.
+    type: str
   resource_type:
     description: Kind of resource.
     type: str
@@ -95,6 +102,11 @@ flow_log_id:
   returned: always
   type: str
   sample: fl-0123456789abcdef0
+resource_id:
+  description: ID of the logged resource (the VPC's, when found by O(vpc_name)).
+  returned: always
+  type: str
+  sample: vpc-0123456789abcdef0
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -208,10 +220,19 @@ def ensure_present(module, ec2, current):
     return changed, after
 
 
+def vpc_named(module, ec2, name):
+    """ID of the one VPC with that Name tag; fails the module otherwise."""
+    found = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}], aws_retry=True)["Vpcs"]
+    if len(found) != 1:
+        module.fail_json(msg=f"Expected one VPC named {name}; found {len(found)}")
+    return found[0]["VpcId"]
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            resource_id=dict(type="str", required=True),
+            resource_id=dict(type="str"),
+            vpc_name=dict(type="str"),
             resource_type=dict(type="str", choices=["VPC", "Subnet", "NetworkInterface"], default="VPC"),
             traffic_type=dict(type="str", choices=["ALL", "ACCEPT", "REJECT"], default="ALL"),
             log_destination_type=dict(type="str", choices=["cloud-watch-logs", "s3"], default="cloud-watch-logs"),
@@ -224,6 +245,8 @@ def main():
             purge_tags=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
+        mutually_exclusive=[("resource_id", "vpc_name")],
+        required_one_of=[("resource_id", "vpc_name")],
         required_if=[
             ("log_destination_type", "cloud-watch-logs", ["log_group_name"]),
             ("log_destination_type", "s3", ["log_destination"]),
@@ -234,20 +257,34 @@ def main():
     to_logs = params["state"] == "present" and params["log_destination_type"] == "cloud-watch-logs"
     if to_logs and not params["deliver_logs_permission_arn"]:
         module.fail_json(msg="deliver_logs_permission_arn is required to log to CloudWatch Logs")
+    if params["vpc_name"] and params["resource_type"] != "VPC":
+        module.fail_json(msg=f"vpc_name needs resource_type VPC; got {params['resource_type']}")
     ec2 = retrying_client(module, "ec2")
     try:
+        if params["vpc_name"]:
+            params["resource_id"] = vpc_named(module, ec2, params["vpc_name"])
         current = find(ec2, module.params)
         if module.params["state"] == "absent":
             changed = current is not None
             if changed and not module.check_mode:
                 ec2.delete_flow_logs(FlowLogIds=[current["flow_log_id"]], aws_retry=True)
-            module.exit_json(changed=changed, flow_log_id="", diff={"before": current or {}, "after": {}})
+            module.exit_json(
+                changed=changed,
+                flow_log_id="",
+                resource_id=params["resource_id"],
+                diff={"before": current or {}, "after": {}},
+            )
         changed, after = ensure_present(module, ec2, current)
     except ValueError as e:
-        module.fail_json(msg=f"Could not create the flow log of {module.params['resource_id']}: {e}")
+        module.fail_json(msg=f"Could not create the flow log of {params['resource_id']}: {e}")
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Could not manage the flow log of {module.params['resource_id']}")
-    module.exit_json(changed=changed, flow_log_id=after["flow_log_id"], diff={"before": current or {}, "after": after})
+        module.fail_json_aws(e, msg=f"Could not manage the flow log of {params['resource_id'] or params['vpc_name']}")
+    module.exit_json(
+        changed=changed,
+        flow_log_id=after["flow_log_id"],
+        resource_id=params["resource_id"],
+        diff={"before": current or {}, "after": after},
+    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 arn:
-  description: The provider's ARN (when it exists, or would exist in check mode with a known account).
+  description: The provider's ARN; in check mode, before it exists, the ARN it would get in the caller's account.
   returned: when state is present
   type: str
   sample: arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com
@@ -126,13 +126,22 @@ def find_provider(iam, url):
     return None
 
 
+def planned_arn(module, url):
+    """The ARN IAM gives a new provider: the caller's partition and account, then the host."""
+    identity = retrying_client(module, "sts").get_caller_identity(aws_retry=True)
+    partition = identity["Arn"].split(":")[1]
+    return f"arn:{partition}:iam::{identity['Account']}:oidc-provider/{provider_host(url)}"
+
+
 def ensure_present(module, iam, current):
     params = module.params
     wanted_ids = sorted(set(params["client_ids"]))
     wanted_prints = sorted({t.lower() for t in params["thumbprints"]})
     if current is None:
         after = {"arn": None, "client_ids": wanted_ids, "thumbprints": wanted_prints, "tags": params["tags"] or {}}
-        if not module.check_mode:
+        if module.check_mode:
+            after["arn"] = planned_arn(module, params["url"])
+        else:
             created = iam.create_open_id_connect_provider(
                 Url=params["url"],
                 ClientIDList=wanted_ids,

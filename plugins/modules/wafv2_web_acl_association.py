@@ -17,9 +17,16 @@ description:
   - A resource has at most one web ACL; associating another one replaces it (disassociate, then associate).
 options:
   resource_arn:
-    description: ARN of the protected resource.
+    description:
+      - ARN of the protected resource.
+      - This or O(load_balancer_name) is required.
     type: str
-    required: true
+  load_balancer_name:
+    description:
+      - Name of the Application Load Balancer to protect, instead of O(resource_arn); the module finds
+        its ARN (DescribeLoadBalancers), and fails if there is none of that name.
+      - Saves a playbook the separate lookup of a load balancer that another play or host created.
+    type: str
   web_acl_arn:
     description:
       - ARN of the web ACL. This or O(web_acl_name) is required when O(state=present).
@@ -62,6 +69,11 @@ EXAMPLES = r"""
     resource_arn: "{{ alb.load_balancer_arn }}"
     web_acl_name: prod-edge
 
+- name: Protect the ALB of that name with the web ACL of that name
+  onlywave.infra.wafv2_web_acl_association:
+    load_balancer_name: onlywave-prod
+    web_acl_name: onlywave-prod
+
 - name: Remove any web ACL from the ALB
   onlywave.infra.wafv2_web_acl_association:
     resource_arn: "{{ alb.load_balancer_arn }}"
@@ -69,12 +81,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+resource_arn:
+  description: ARN of the protected resource (the load balancer's, when found by O(load_balancer_name)).
+  returned: always
+  type: str
 web_acl_arn:
   description: ARN of the web ACL associated with the resource after the change; empty when none.
   returned: always
   type: str
 """
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.onlywave.infra.plugins.module_utils._aws import retrying_client
 
@@ -102,15 +119,29 @@ def web_acl_named(waf, name):
         request["NextMarker"] = page["NextMarker"]
 
 
+def load_balancer_arn(module, name):
+    """ARN of the load balancer of that name; fails the module if there is none."""
+    elb = retrying_client(module, "elbv2")
+    try:
+        found = elb.describe_load_balancers(Names=[name], aws_retry=True)["LoadBalancers"]
+    except is_boto3_error_code("LoadBalancerNotFound"):
+        found = []
+    if not found:
+        module.fail_json(msg=f"There is no load balancer named {name}")
+    return found[0]["LoadBalancerArn"]
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            resource_arn=dict(type="str", required=True),
+            resource_arn=dict(type="str"),
+            load_balancer_name=dict(type="str"),
             web_acl_arn=dict(type="str"),
             web_acl_name=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
-        mutually_exclusive=[("web_acl_arn", "web_acl_name")],
+        mutually_exclusive=[("web_acl_arn", "web_acl_name"), ("resource_arn", "load_balancer_name")],
+        required_one_of=[("resource_arn", "load_balancer_name")],
         required_if=[("state", "present", ["web_acl_arn", "web_acl_name"], True)],
         supports_check_mode=True,
     )
@@ -118,6 +149,8 @@ def main():
     # A resource that was just created can be briefly unknown to WAF.
     waf = retrying_client(module, "wafv2", extra_error_codes=["WAFUnavailableEntityException"])
     try:
+        if module.params["load_balancer_name"]:
+            resource_arn = load_balancer_arn(module, module.params["load_balancer_name"])
         if module.params["web_acl_name"]:
             wanted = web_acl_named(waf, module.params["web_acl_name"])
             if wanted is None:
@@ -135,9 +168,12 @@ def main():
             if after:
                 waf.associate_web_acl(WebACLArn=after, ResourceArn=resource_arn, aws_retry=True)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Could not manage the web ACL of {resource_arn}")
+        module.fail_json_aws(
+            e, msg=f"Could not manage the web ACL of {resource_arn or module.params['load_balancer_name']}"
+        )
     module.exit_json(
         changed=changed,
+        resource_arn=resource_arn,
         web_acl_arn=after,
         diff={"before": {"web_acl_arn": before}, "after": {"web_acl_arn": after}},
     )

@@ -75,6 +75,7 @@ BAD_VALUES = [
         "aws_waf_managed_rule_groups ['AWSManagedRulesEverything']",
     ),
     ({"aws_s3_backups_bucket": "Not_A_Bucket"}, "must be valid S3 bucket names"),
+    ({"aws_ec2_tiers": ["web"]}, "aws_ec2_tiers ['web']: not a tier of aws_ec2_hosts"),
 ]
 
 

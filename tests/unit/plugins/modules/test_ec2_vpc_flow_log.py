@@ -71,3 +71,18 @@ def test_cloudwatch_without_a_delivery_role_fails_clearly(run_module, vpc):
     _ec2, vpc_id = vpc
     result = run_module(mod.main, {"resource_id": vpc_id, "log_group_name": "/x"})
     assert result["failed"] and "deliver_logs_permission_arn is required" in result["msg"]
+
+
+def test_a_vpc_found_by_name(run_module, vpc):
+    ec2, vpc_id = vpc
+    by_name = dict(args(None), vpc_name="onlywave-test")
+    del by_name["resource_id"]
+    missing = run_module(mod.main, by_name)
+    assert missing["failed"] is True and missing["msg"] == "Expected one VPC named onlywave-test; found 0"
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "onlywave-test"}])
+    first = run_module(mod.main, by_name)
+    assert first["changed"] is True and first["resource_id"] == vpc_id
+    assert [f["ResourceId"] for f in flow_logs(ec2)] == [vpc_id]
+    assert run_module(mod.main, by_name)["changed"] is False
+    subnet = run_module(mod.main, dict(by_name, resource_type="Subnet"))
+    assert subnet["failed"] is True and subnet["msg"] == "vpc_name needs resource_type VPC; got Subnet"

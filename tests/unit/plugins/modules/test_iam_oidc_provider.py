@@ -30,6 +30,8 @@ def test_check_mode_creates_nothing(run_module, iam):
     result = run_module(mod.main, ARGS, check_mode=True)
     assert result["changed"] is True
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    # The ARN it would get: the aws_iam role builds its other ARNs from it, in check mode too.
+    assert result["arn"] == run_module(mod.main, ARGS)["arn"]
 
 
 def test_tags_follow_the_arguments(run_module, iam):

@@ -79,6 +79,18 @@ def test_a_web_acl_found_by_name(run_module, edge):
     assert associated(waf, alb) == second
 
 
+def test_a_load_balancer_found_by_name(run_module, edge):
+    waf, alb, (first, _second) = edge
+    args = {"load_balancer_name": "edge", "web_acl_arn": first}
+    result = run_module(association_mod.main, args)
+    assert result["changed"] is True and result["resource_arn"] == alb and associated(waf, alb) == first
+    assert run_module(association_mod.main, args)["changed"] is False
+    missing = run_module(association_mod.main, dict(args, load_balancer_name="nowhere"))
+    assert missing["failed"] is True and missing["msg"] == "There is no load balancer named nowhere"
+    both = run_module(association_mod.main, dict(args, resource_arn=alb))
+    assert both["failed"] is True and "mutually exclusive" in both["msg"]
+
+
 LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-onlywave-test"
 
 
