@@ -264,6 +264,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.onlywave.infra.plugins.module_utils._lists import repeated
 
 MODE = re.compile(r"^0?[0-7]{3,4}$")
 UNITS_DIR = "/etc/systemd/system/"
@@ -294,7 +295,7 @@ def check_entry(option, key, spec):
 
 def listed_twice(option, paths):
     absolute = [os.path.realpath(path) for path in paths if os.path.isabs(path)]
-    return [f"{option}: {path} is listed twice" for path in sorted({p for p in absolute if absolute.count(p) > 1})]
+    return [f"{option}: {path} is listed twice" for path in repeated(absolute)]
 
 
 def user_id(owner):
@@ -507,7 +508,7 @@ def main():
     problems += listed_twice("directories", [spec["path"] for spec in directories])
     problems += listed_twice("files", [spec["dest"] for spec in files])
     names = [spec["name"] for spec in services]
-    problems += [f"services: {name} is listed twice" for name in sorted({n for n in names if names.count(n) > 1})]
+    problems += [f"services: {name} is listed twice" for name in repeated(names)]
     bad_names = [name for name in names if not name or name.startswith("-")]
     problems += [f"services: a name must not be empty or start with '-'; one is '{name}'" for name in bad_names]
     paths = [spec["path"] for spec in directories] + [spec["dest"] for spec in files]

@@ -163,6 +163,7 @@ from ansible_collections.onlywave.infra.plugins.module_utils._aws import (
     tag_changes,
     write_ec2_tags,
 )
+from ansible_collections.onlywave.infra.plugins.module_utils._lists import repeated
 
 try:
     import botocore
@@ -230,9 +231,7 @@ def rule_problems(where, rule):
 def input_problems(groups):
     problems = []
     names = [group["name"] for group in groups]
-    problems += [
-        f"group {name!r} is listed more than once" for name in sorted({n for n in names if names.count(n) > 1})
-    ]
+    problems += [f"group {name!r} is listed more than once" for name in repeated(names)]
     for group in groups:
         for direction in DIRECTIONS:
             for index, rule in enumerate(group[direction]):

@@ -112,6 +112,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
 )
 from ansible_collections.onlywave.infra.plugins.module_utils._aws import apply_tags, retrying_client, tag_changes
+from ansible_collections.onlywave.infra.plugins.module_utils._lists import repeated
 
 try:
     import botocore
@@ -294,7 +295,7 @@ def main():
     )
     roles = module.params["roles"]
     names = [role["name"] for role in roles]
-    problems = [f"role {name!r} is listed more than once" for name in sorted({n for n in names if names.count(n) > 1})]
+    problems = [f"role {name!r} is listed more than once" for name in repeated(names)]
     problems += [
         f"role {role['name']!r}: max_session_duration {role['max_session_duration']} is not between 3600 and 43200"
         for role in roles

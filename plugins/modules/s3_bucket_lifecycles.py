@@ -107,6 +107,7 @@ buckets:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.onlywave.infra.plugins.module_utils._aws import retrying_client
+from ansible_collections.onlywave.infra.plugins.module_utils._lists import repeated
 
 try:
     import botocore
@@ -125,12 +126,10 @@ def argument_errors(buckets):
     """Every problem with the listed buckets and rules, before any call."""
     errors = []
     names = [bucket["name"] for bucket in buckets]
-    errors += [f"bucket {name} is listed twice" for name in sorted({n for n in names if names.count(n) > 1})]
+    errors += [f"bucket {name} is listed twice" for name in repeated(names)]
     for bucket in buckets:
         ids = [rule["id"] for rule in bucket["rules"]]
-        errors += [
-            f"bucket {bucket['name']}: rule {i} is listed twice" for i in sorted({i for i in ids if ids.count(i) > 1})
-        ]
+        errors += [f"bucket {bucket['name']}: rule {i} is listed twice" for i in repeated(ids)]
         for rule in bucket["rules"]:
             where = f"bucket {bucket['name']}, rule {rule['id']}"
             given = {option: rule[option] for option in ACTIONS if rule[option] is not None}
