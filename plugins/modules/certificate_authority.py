@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: certificate_authority
 short_description: A private CA's directory, key and self-signed certificate, made or checked in one module run
-version_added: 0.9.0
+version_added: 0.1.0
 author: OnlyWave platform team (@onlywave)
 description:
   - Keeps a private certificate authority in the directory O(path), in one module run (on the

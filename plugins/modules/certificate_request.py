@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: certificate_request
 short_description: A host's TLS key, whether its certificate still holds, and a signing request when it does not
-version_added: 0.9.0
+version_added: 0.1.0
 author: OnlyWave platform team (@onlywave)
 description:
   - In one module run on the host, keeps the host's private key (an ECC P-256 key, made where there
