@@ -91,13 +91,21 @@ def write_atomically(path, data, set_attributes):
 
 
 def first_certificate(path):
-    """The first PEM certificate in the file, as bytes; None when there is no file or no certificate."""
+    """(PEM bytes, certificate) of the first certificate in the file.
+
+    (None, None) when there is no file or no certificate in it; (PEM bytes, None) when it cannot be read.
+    """
     try:
         with open(path, "rb") as handle:
             found = PEM_CERTIFICATE.search(handle.read())
     except FileNotFoundError:
-        return None
-    return found.group(0) if found else None
+        return None, None
+    if not found:
+        return None, None
+    try:
+        return found.group(0), x509.load_pem_x509_certificate(found.group(0))
+    except ValueError:
+        return found.group(0), None
 
 
 def public_der(key):

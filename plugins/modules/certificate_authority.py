@@ -187,23 +187,18 @@ def main():
         reasons.append("the key's mode differs")
 
     subject = subject_named(params["common_name"])
-    existing = first_certificate(certificate_path)
-    try:
-        certificate = x509.load_pem_x509_certificate(existing) if existing else None
-    except ValueError:
-        certificate = None
+    existing, certificate = first_certificate(certificate_path)
     if certificate is None:
         against = ["there is no certificate"]
     else:
         against = reasons_against(certificate, key, subject, params["common_name"])
     if against:
         reasons += against
+        if check_mode:
+            module.exit_json(changed=True, certificate="", reasons=reasons)
         pem = self_signed(key, subject, params["common_name"], params["days"])
-        if not check_mode:
-            write_atomically(
-                certificate_path, f"{pem}\n".encode(), lambda path: module.set_mode_if_different(path, "0644", False)
-            )
-        module.exit_json(changed=True, certificate="" if check_mode else pem, reasons=reasons)
+        write_atomically(certificate_path, f"{pem}\n".encode(), with_mode(module, "0644"))
+        module.exit_json(changed=True, certificate=pem, reasons=reasons)
     if module.set_mode_if_different(certificate_path, "0644", False):
         reasons.append("the certificate's mode differs")
     module.exit_json(changed=bool(reasons), certificate=existing.decode(), reasons=reasons)

@@ -314,18 +314,15 @@ def main():
 
     subject = subject_named(params["common_name"])
     extensions = wanted_extensions(params)
-    installed = first_certificate(params["certificate_path"])
+    installed, certificate = first_certificate(params["certificate_path"])
     if key is None:
         reasons = ["the key is still to be made"]
     elif installed is None:
         reasons = ["there is no certificate"]
+    elif certificate is None:
+        reasons = ["the certificate cannot be read"]
     else:
-        try:
-            certificate = x509.load_pem_x509_certificate(installed)
-        except ValueError:
-            reasons = ["the certificate cannot be read"]
-        else:
-            reasons = reasons_against(certificate, key, ca, params, subject, extensions)
+        reasons = reasons_against(certificate, key, ca, params, subject, extensions)
     module.exit_json(
         changed=changed,
         current=not reasons,

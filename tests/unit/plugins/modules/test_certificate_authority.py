@@ -129,3 +129,13 @@ def test_bad_options_fail_before_anything_is_made(run, tmp_path, change, message
     result = run(**change)
     assert result["failed"] and message in result["msg"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_certificate_that_cannot_be_read_is_made_again(run, tmp_path):
+    run()
+    (tmp_path / "pki" / "ca.crt").write_text(
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    )
+    result = run()
+    assert result["changed"] and result["reasons"] == ["there is no certificate"]
+    assert load(tmp_path).subject.rfc4514_string() == "CN=OnlyWave test CA"

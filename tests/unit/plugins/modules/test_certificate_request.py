@@ -202,3 +202,12 @@ def test_bad_options_fail_before_any_file_is_read_or_written(run, tmp_path, chan
     result = run(**change)
     assert result["failed"] and message in result["msg"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_certificate_that_cannot_be_read_does_not_hold(run, tmp_path):
+    run()
+    (tmp_path / "host.crt").write_text(
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    )
+    result = run()
+    assert result["reasons"] == ["the certificate cannot be read"] and result["csr"]
