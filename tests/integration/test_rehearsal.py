@@ -114,6 +114,27 @@ def test_the_aws_layer_has_the_environments_layout(rehearsal):
     assert {s["AvailabilityZone"] for s in subnets} == set(zones)
     nats = [n for n in ec2.describe_nat_gateways(Filter=in_vpc)["NatGateways"] if n["State"] == "available"]
     assert len(nats) == (len(zones) if AWS["aws_vpc_nat_gateways"] == "per_az" else 1)
+    # Each zone's private subnets leave through a NAT gateway (their zone's, with one per zone)
+    # and reach S3 through its gateway endpoint; the public subnets through the internet gateway.
+    zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets}
+    nat_zone = {n["NatGatewayId"]: zone_of[n["SubnetId"]] for n in nats}
+    tables = {}
+    for table in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]:
+        name = next((t["Value"] for t in table.get("Tags", []) if t["Key"] == "Name"), None)
+        default = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        subnet_zones = sorted(zone_of[a["SubnetId"]] for a in table["Associations"] if a.get("SubnetId"))
+        tables[name] = (table["RouteTableId"], subnet_zones, default)
+    assert tables[f"onlywave-{ENV}-public"][1] == sorted(zones)
+    assert tables[f"onlywave-{ENV}-public"][2][0]["GatewayId"].startswith("igw-")
+    private_ids = []
+    for zone in zones:
+        table_id, subnet_zones, default = tables[f"onlywave-{ENV}-private-{zone[-1:]}"]
+        assert subnet_zones == [zone, zone]  # its app and data subnets
+        if AWS["aws_vpc_nat_gateways"] == "per_az":
+            assert nat_zone[default[0]["NatGatewayId"]] == zone
+        private_ids.append(table_id)
+    endpoints = ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
+    assert [sorted(e["RouteTableIds"]) for e in endpoints if e["ServiceName"].endswith(".s3")] == [sorted(private_ids)]
 
 
 def test_the_aws_ec2_inventory_spreads_each_tier_over_the_zones(rehearsal):
