@@ -74,6 +74,8 @@ notes:
     or of values in a list does not count as a change.
   - Calls are retried with backoff on throttling, transient errors and C(NoSuchBucket) (a bucket
     that was just created).
+  - S3 Bucket Keys are not set. Where this module writes a bucket's default encryption, the
+    bucket's C(BucketKeyEnabled) goes back to false.
 """
 
 EXAMPLES = r"""
