@@ -301,16 +301,21 @@ class RouteTables:
         self.check_mode = module.check_mode
         paginator = ec2.get_paginator("describe_route_tables")
         filters = [{"Name": "vpc-id", "Values": [module.params["vpc_id"]]}]
-        self.found = paginator.paginate(Filters=filters).build_full_result()["RouteTables"]
+        found = paginator.paginate(Filters=filters).build_full_result()["RouteTables"]
+        # The tables by their Name tag: {name: [table]}.
+        self.by_name = {}
+        for table in found:
+            name = boto3_tag_list_to_ansible_dict(table.get("Tags", [])).get("Name")
+            self.by_name.setdefault(name, []).append(table)
         # Where each subnet is explicitly associated now: {subnet ID: (table ID, association ID)}.
         self.owner = {
             subnet: (table["RouteTableId"], association)
-            for table in self.found
+            for table in found
             for subnet, association in subnet_associations(table).items()
         }
 
     def named(self, name):
-        matches = [t for t in self.found if boto3_tag_list_to_ansible_dict(t.get("Tags", [])).get("Name") == name]
+        matches = self.by_name.get(name, [])
         if len(matches) > 1:
             ids = ", ".join(t["RouteTableId"] for t in matches)
             self.module.fail_json(
@@ -334,8 +339,7 @@ class RouteTables:
                 )["RouteTable"]
                 current = table_state(created, table["name"])
         else:
-            before = table_state(found, table["name"])
-            current = dict(before)
+            before = current = table_state(found, table["name"])
         after = dict(current)
         to_set, to_remove = tag_changes(current["tags"], wanted_tags, purge)
         if not self.check_mode and current["id"]:

@@ -150,7 +150,7 @@ PUBLIC_ACCESS_BLOCK = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy
 
 
 def input_problems(buckets):
-    """Every problem with the listed buckets, before any call."""
+    """Every problem with the listed buckets, before any call. Parses, in place, each policy given as JSON text."""
     problems = [f"bucket {name} is listed twice" for name in repeated([b["name"] for b in buckets])]
     for bucket in buckets:
         if bucket["encryption_key_id"] and bucket["encryption"] != "aws:kms":
@@ -196,9 +196,22 @@ def read(s3, name):
     }
 
 
+def created(bucket):
+    """A bucket's settings right after create(), as far as this module counts on them: the ownership asked for."""
+    return {
+        "name": bucket["name"],
+        "block_public_access": False,
+        "object_ownership": bucket["object_ownership"],
+        "encryption": None,
+        "versioning": False,
+        "policy": None,
+        "tags": {},
+    }
+
+
 def wanted_state(bucket, current, purge_tags):
     """The bucket's settings after the change, from its current ones (None: a new bucket)."""
-    current = current or {"versioning": False, "policy": None, "tags": {}}
+    current = current or created(bucket)
     wanted = {
         "name": bucket["name"],
         "block_public_access": bucket["block_public_access"],
@@ -229,11 +242,7 @@ def create(module, s3, bucket):
 
 
 def write(s3, before, after):
-    """Apply the settings of after that differ from before (None: a bucket just created)."""
-    if before is None:  # what create_bucket gave it: the ownership asked for, nothing else counted on
-        before = dict.fromkeys(after, None)
-        before.update(name=after["name"], block_public_access=False, object_ownership=after["object_ownership"])
-        before.update(versioning=False, tags={})
+    """Apply the settings of after that differ from before."""
     name = after["name"]
     if after["block_public_access"] != before["block_public_access"]:
         if after["block_public_access"]:
@@ -302,7 +311,7 @@ def main():
             if before != after and not module.check_mode:
                 if before is None:
                     create(module, s3, bucket)
-                write(s3, before, after)
+                write(s3, before or created(bucket), after)
         except (
             botocore.exceptions.ClientError,
             botocore.exceptions.BotoCoreError,
